@@ -1,0 +1,26 @@
+#pragma once
+
+// The one CAF type ID block of l4sim: every custom message type and atom.
+// Keep it in one place: CAF numbers the entries by their order.
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include "protocols/backend_messages.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(l4sim, caf::first_custom_type_id)
+
+// -- backend server ----------------------------------------------------------
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_stats))
+
+CAF_ADD_ATOM(l4sim, l4sim, kill_atom, "kill")
+CAF_ADD_ATOM(l4sim, l4sim, restart_atom, "restart")
+CAF_ADD_ATOM(l4sim, l4sim, delay_atom, "delay")
+CAF_ADD_ATOM(l4sim, l4sim, max_conns_atom, "max_conns")
+CAF_ADD_ATOM(l4sim, l4sim, chaos_atom, "chaos")
+CAF_ADD_ATOM(l4sim, l4sim, hang_atom, "hang")
+CAF_ADD_ATOM(l4sim, l4sim, stats_atom, "stats")
+CAF_ADD_ATOM(l4sim, l4sim, sweep_atom, "sweep")
+CAF_ADD_ATOM(l4sim, l4sim, reply_atom, "reply")
+
+CAF_END_TYPE_ID_BLOCK(l4sim)

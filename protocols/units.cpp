@@ -1,0 +1,136 @@
+#include "protocols/units.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace l4sim::protocols {
+
+std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || value > max) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> parse_decimal(std::string_view text) {
+  // from_chars for double needs GCC 11+; it is there on bookworm (GCC 12).
+  if (text.empty() || text.front() == '-' || text.front() == '+') {
+    return std::nullopt;
+  }
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<duration> parse_duration(std::string_view text, duration bare_unit) {
+  auto split = text.find_first_not_of("0123456789.");
+  auto number = parse_decimal(text.substr(0, split));
+  if (!number) {
+    return std::nullopt;
+  }
+  auto unit = split == std::string_view::npos ? std::string_view{} : text.substr(split);
+  double ns_per_unit = 0;
+  if (unit.empty()) {
+    ns_per_unit = static_cast<double>(bare_unit.count());
+  } else if (unit == "ns") {
+    ns_per_unit = 1;
+  } else if (unit == "us") {
+    ns_per_unit = 1e3;
+  } else if (unit == "ms") {
+    ns_per_unit = 1e6;
+  } else if (unit == "s") {
+    ns_per_unit = 1e9;
+  } else if (unit == "m" || unit == "min") {
+    ns_per_unit = 60e9;
+  } else if (unit == "h") {
+    ns_per_unit = 3600e9;
+  } else {
+    return std::nullopt;
+  }
+  auto ns = *number * ns_per_unit;
+  if (ns > 1e18) {
+    return std::nullopt;
+  }
+  return duration{static_cast<int64_t>(std::llround(ns))};
+}
+
+std::string format_duration(duration d) {
+  auto ns = d.count();
+  if (ns == 0) {
+    return "0s";
+  }
+  if (ns % 1'000'000'000 == 0) {
+    return fmt::format("{}s", ns / 1'000'000'000);
+  }
+  if (ns >= 1'000'000'000) {
+    return fmt::format("{:g}s", static_cast<double>(ns) / 1e9);
+  }
+  if (ns % 1'000'000 == 0) {
+    return fmt::format("{}ms", ns / 1'000'000);
+  }
+  if (ns >= 1'000'000) {
+    return fmt::format("{:g}ms", static_cast<double>(ns) / 1e6);
+  }
+  return fmt::format("{}us", ns / 1000);
+}
+
+std::optional<endpoint> parse_endpoint(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::nullopt;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return std::nullopt;
+    }
+  }
+  auto number = parse_uint(port, 65535);
+  if (host.empty() || !number || *number == 0) {
+    return std::nullopt;
+  }
+  return endpoint{std::string{host}, static_cast<uint16_t>(*number)};
+}
+
+std::string to_string(const endpoint& ep) {
+  if (ep.host.find(':') != std::string::npos) {
+    return fmt::format("[{}]:{}", ep.host, ep.port);
+  }
+  return fmt::format("{}:{}", ep.host, ep.port);
+}
+
+std::string format_bytes(uint64_t n) {
+  if (n < 1024) {
+    return fmt::format("{}B", n);
+  }
+  static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  auto value = static_cast<double>(n) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f}{}", value, units[unit]);
+}
+
+}  // namespace l4sim::protocols

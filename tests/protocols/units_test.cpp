@@ -1,0 +1,45 @@
+#include "protocols/units.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace l4sim::protocols;
+using namespace std::chrono_literals;
+
+TEST_CASE("durations parse with units, fractions and a bare unit", "[units]") {
+  CHECK(parse_duration("150ms", 1s) == duration{150ms});
+  CHECK(parse_duration("3s", 1ms) == duration{3s});
+  CHECK(parse_duration("0.2s", 1ms) == duration{200ms});
+  CHECK(parse_duration("2m", 1s) == duration{120s});
+  CHECK(parse_duration("250", 1ms) == duration{250ms});
+  CHECK(parse_duration("0.5", 1s) == duration{500ms});
+  CHECK_FALSE(parse_duration("", 1s));
+  CHECK_FALSE(parse_duration("-1s", 1s));
+  CHECK_FALSE(parse_duration("3 s", 1s));
+  CHECK_FALSE(parse_duration("3x", 1s));
+  CHECK_FALSE(parse_duration("s", 1s));
+  CHECK(format_duration(150ms) == "150ms");
+  CHECK(format_duration(2500ms) == "2.5s");
+}
+
+TEST_CASE("endpoints parse host:port and reject the rest", "[units]") {
+  CHECK(parse_endpoint("server-1:8080") == endpoint{"server-1", 8080});
+  CHECK(parse_endpoint("[::1]:9000") == endpoint{"::1", 9000});
+  CHECK_FALSE(parse_endpoint("server-1"));
+  CHECK_FALSE(parse_endpoint(":80"));
+  CHECK_FALSE(parse_endpoint("h:0"));
+  CHECK_FALSE(parse_endpoint("h:65536"));
+  CHECK_FALSE(parse_endpoint("h:8o"));
+  CHECK(to_string(endpoint{"::1", 1}) == "[::1]:1");
+}
+
+TEST_CASE("numbers reject junk and overflow", "[units]") {
+  CHECK(parse_uint("42") == 42u);
+  CHECK_FALSE(parse_uint("42", 41));
+  CHECK_FALSE(parse_uint("4x"));
+  CHECK_FALSE(parse_uint("-1"));
+  CHECK_FALSE(parse_uint("99999999999999999999999"));
+  CHECK(parse_decimal("0.25") == 0.25);
+  CHECK_FALSE(parse_decimal("-0.25"));
+  CHECK(format_bytes(512) == "512B");
+  CHECK(format_bytes(1536) == "1.5KiB");
+}
