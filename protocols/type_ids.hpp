@@ -7,6 +7,7 @@
 #include <caf/type_id.hpp>
 
 #include "protocols/backend_messages.hpp"
+#include "protocols/balancer_messages.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(l4sim, caf::first_custom_type_id)
 
@@ -22,5 +23,21 @@ CAF_ADD_ATOM(l4sim, l4sim, hang_atom, "hang")
 CAF_ADD_ATOM(l4sim, l4sim, stats_atom, "stats")
 CAF_ADD_ATOM(l4sim, l4sim, sweep_atom, "sweep")
 CAF_ADD_ATOM(l4sim, l4sim, reply_atom, "reply")
+
+// -- balancer ----------------------------------------------------------------
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_pick))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_row))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::balancer_stats))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::session_finished))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_health_changed))
+
+CAF_ADD_ATOM(l4sim, l4sim, pick_atom, "pick")
+CAF_ADD_ATOM(l4sim, l4sim, opened_atom, "opened")
+CAF_ADD_ATOM(l4sim, l4sim, failed_atom, "failed")
+CAF_ADD_ATOM(l4sim, l4sim, algo_atom, "algo")
+CAF_ADD_ATOM(l4sim, l4sim, resume_atom, "resume")
+CAF_ADD_ATOM(l4sim, l4sim, dialed_atom, "dialed")
+CAF_ADD_ATOM(l4sim, l4sim, probe_atom, "probe")
+CAF_ADD_ATOM(l4sim, l4sim, accepted_atom, "accepted")
 
 CAF_END_TYPE_ID_BLOCK(l4sim)

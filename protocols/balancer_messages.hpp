@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+namespace l4sim::protocols {
+
+/// The backend a picker chose for one connection.
+struct backend_pick {
+  std::string id;
+  std::string address;  ///< numeric, ready to connect to
+  uint16_t port = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, backend_pick& x) {
+  return f(caf::meta::type_name("backend_pick"), x.id, x.address, x.port);
+}
+
+/// One row of the balancer's stats table.
+struct backend_row {
+  std::string id;
+  std::string address;  ///< as configured, host:port
+  bool healthy = true;
+  uint32_t weight = 1;
+  uint64_t active = 0;     ///< proxied connections open now
+  uint64_t pending = 0;    ///< picked, connect not finished yet
+  uint64_t total = 0;      ///< proxied connections established
+  uint64_t failures = 0;   ///< connects that failed or timed out
+  uint64_t bytes_in = 0;   ///< client → backend
+  uint64_t bytes_out = 0;  ///< backend → client
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, backend_row& x) {
+  return f(caf::meta::type_name("backend_row"), x.id, x.address, x.healthy, x.weight, x.active,
+           x.pending, x.total, x.failures, x.bytes_in, x.bytes_out);
+}
+
+/// A snapshot of the balancer: its algorithm and one row per backend.
+struct balancer_stats {
+  std::string algorithm;
+  uint64_t accepted = 0;    ///< client connections accepted
+  uint64_t no_backend = 0;  ///< clients closed because nobody was healthy or reachable
+  std::vector<backend_row> backends;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, balancer_stats& x) {
+  return f(caf::meta::type_name("balancer_stats"), x.algorithm, x.accepted, x.no_backend,
+           x.backends);
+}
+
+/// A proxied connection ended; what it moved.
+struct session_finished {
+  std::string backend_id;
+  uint64_t bytes_in = 0;   ///< client → backend
+  uint64_t bytes_out = 0;  ///< backend → client
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_finished& x) {
+  return f(caf::meta::type_name("session_finished"), x.backend_id, x.bytes_in, x.bytes_out);
+}
+
+/// The health monitor changed its verdict on a backend.
+struct backend_health_changed {
+  std::string backend_id;
+  bool healthy = true;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, backend_health_changed& x) {
+  return f(caf::meta::type_name("backend_health_changed"), x.backend_id, x.healthy);
+}
+
+}  // namespace l4sim::protocols
