@@ -1,0 +1,51 @@
+#pragma once
+
+// The whole balancer in one call: dialer, picker, health monitor, listener and, when asked,
+// a periodic stats table. Used by the `lb` service and by the scenario runner.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/health_monitor.hpp"
+#include "actors/listener.hpp"
+#include "actors/picker.hpp"
+
+namespace l4sim::actors {
+
+/// Everything that configures a balancer.
+struct balancer_config {
+  std::string id = "lb";
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::vector<picker_backend> backends;
+  std::string algorithm = "rr";
+  uint64_t seed = 1;
+  health_config health;
+  session_config session;
+  caf::timespan stats_interval{0};  ///< period of the stats table log; 0 = off
+  bool log = true;
+};
+
+/// The actors of a running balancer.
+struct balancer_handle {
+  std::string id;
+  uint16_t port = 0;
+  listener_actor listener;
+  picker_actor picker;
+  health_actor health;
+  dialer_actor dialer;
+  caf::actor reporter;  ///< invalid when the stats log is off
+
+  /// Stops accepting, closes every session and stops every actor.
+  void stop() const;
+};
+
+/// Spawns a balancer; fails (bad algorithm, port in use, no backends) without leaving
+/// anything running.
+caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg);
+
+}  // namespace l4sim::actors

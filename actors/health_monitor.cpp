@@ -1,0 +1,98 @@
+#include "actors/health_monitor.hpp"
+
+#include <fmt/format.h>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/health_state.hpp"
+#include "actors/system.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+struct probe_target {
+  picker_backend backend;
+  health_state health;
+  bool in_flight = false;
+};
+
+struct health_monitor_state {
+  health_config cfg;
+  std::vector<probe_target> targets;
+  std::vector<caf::actor> subscribers;
+  picker_actor picker;
+  dialer_actor dialer;
+};
+
+using health_self = health_actor::stateful_pointer<health_monitor_state>;
+
+void record(health_self self, size_t index, bool ok) {
+  auto& st = self->state;
+  auto& target = st.targets[index];
+  target.in_flight = false;
+  auto changed = target.health.observe(ok);
+  if (!changed) {
+    return;
+  }
+  if (st.cfg.log) {
+    log_line(fmt::format("[health] backend {}  {}", target.backend.id, *changed ? "UP" : "DOWN"));
+  }
+  protocols::backend_health_changed msg{target.backend.id, *changed};
+  self->send(st.picker, msg);
+  for (auto& sub : st.subscribers) {
+    caf::anon_send(sub, msg);
+  }
+}
+
+void probe_all(health_self self) {
+  auto& st = self->state;
+  auto timeout = std::min(st.cfg.timeout, st.cfg.interval);
+  for (size_t i = 0; i < st.targets.size(); ++i) {
+    auto& target = st.targets[i];
+    if (target.in_flight) {
+      continue;
+    }
+    target.in_flight = true;
+    // The dialer enforces the timeout; the request's own deadline only guards against a
+    // dialer that died.
+    self->request(st.dialer, timeout + std::chrono::seconds{5}, caf::connect_atom_v,
+                  target.backend.address, target.backend.port, caf::timespan{timeout})
+        .then([self, i](dialed_socket sock) { record(self, i, sock.valid()); },
+              [self, i](const caf::error&) { record(self, i, false); });
+  }
+}
+
+health_actor::behavior_type health_impl(health_self self, health_config cfg,
+                                        std::vector<picker_backend> backends, picker_actor picker,
+                                        dialer_actor dialer) {
+  auto& st = self->state;
+  for (auto& be : backends) {
+    st.targets.push_back({be, health_state{cfg.rise, cfg.fall}, false});
+  }
+  st.cfg = cfg;
+  st.picker = std::move(picker);
+  st.dialer = std::move(dialer);
+  self->send(self, caf::tick_atom_v);
+  return {
+      [self](probe_atom) { probe_all(self); },
+      [self](caf::tick_atom) {
+        probe_all(self);
+        self->delayed_send(self, self->state.cfg.interval, caf::tick_atom_v);
+      },
+      [self](caf::join_atom, caf::actor subscriber) {
+        self->state.subscribers.push_back(std::move(subscriber));
+      },
+  };
+}
+
+}  // namespace
+
+health_actor spawn_health_monitor(caf::actor_system& sys, health_config cfg,
+                                  std::vector<picker_backend> backends, picker_actor picker,
+                                  dialer_actor dialer) {
+  return sys.spawn(health_impl, cfg, std::move(backends), std::move(picker), std::move(dialer));
+}
+
+}  // namespace l4sim::actors

@@ -1,0 +1,162 @@
+// `lb`: the L4 balancer as a process, configured like the original tool. While it runs,
+// `algo NAME`, `stats` and `quit` on stdin act at once.
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/balancer.hpp"
+#include "actors/balancing.hpp"
+#include "actors/net.hpp"
+#include "actors/system.hpp"
+#include "apps/common/env_cli.hpp"
+#include "apps/common/signals.hpp"
+
+using namespace l4sim;
+using namespace std::chrono_literals;
+
+namespace {
+
+actors::balancer_config read_config(const apps::env_cli& cli) {
+  actors::balancer_config cfg;
+  cfg.port = cli.port("LB_PORT", true);
+  cfg.id = cli.text("LB_ID");
+  cfg.host = cli.text("LB_HOST");
+  cfg.algorithm = cli.text("LB_ALGO");
+  if (!actors::make_policy(cfg.algorithm, 1)) {
+    cli.fail("LB_ALGO",
+             fmt::format("\"{}\" is not one of {}", cfg.algorithm, actors::policy_names()));
+  }
+  cfg.health.interval = cli.duration("LB_HEALTH_INTERVAL", 1s);
+  if (cfg.health.interval.count() <= 0) {
+    cli.fail("LB_HEALTH_INTERVAL", "must be above 0");
+  }
+  cfg.health.timeout = cli.duration("LB_HEALTH_TIMEOUT", 1s);
+  cfg.health.rise = static_cast<uint32_t>(cli.number("LB_HEALTH_RISE", 100));
+  cfg.health.fall = static_cast<uint32_t>(cli.number("LB_HEALTH_FALL", 100));
+  cfg.session.connect_timeout = cli.duration("LB_CONNECT_TIMEOUT_MS", 1ms);
+  cfg.session.retries = static_cast<uint32_t>(cli.number("LB_RETRIES", 100));
+  cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
+  cfg.seed = cli.number("LB_SEED", UINT64_MAX);
+  for (auto& ep : cli.endpoints("LB_BACKENDS")) {
+    auto address = actors::resolve_host(ep.host);
+    if (!address) {
+      cli.fail("LB_BACKENDS", actors::describe(address.error()));
+    }
+    auto label = protocols::to_string(ep);
+    cfg.backends.push_back({label, label, *address, ep.port, 1});
+  }
+  return cfg;
+}
+
+/// Reads commands from stdin until `stop` is set or stdin ends.
+void command_loop(caf::actor_system& sys, const actors::balancer_handle& lb,
+                  const std::atomic<bool>& stop) {
+  caf::scoped_actor self{sys};
+  std::string pending;
+  while (!stop) {
+    pollfd p{0, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) {
+      continue;
+    }
+    char buf[512];
+    auto n = ::read(0, buf, sizeof(buf));
+    if (n <= 0) {
+      return;  // stdin closed: keep running, commands are a convenience
+    }
+    pending.append(buf, static_cast<size_t>(n));
+    for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+      auto line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+      }
+      if (line == "quit") {
+        ::kill(::getpid(), SIGTERM);
+        return;
+      }
+      if (line == "stats") {
+        self->request(lb.picker, 5s, caf::get_atom_v, stats_atom_v)
+            .receive(
+                [&](const protocols::balancer_stats& st) {
+                  actors::log_line(actors::format_stats_table("[" + lb.id + "]", st));
+                },
+                [](const caf::error& err) { actors::log_line("stats: " + actors::describe(err)); });
+      } else if (line.rfind("algo ", 0) == 0) {
+        self->request(lb.picker, 5s, caf::put_atom_v, algo_atom_v, line.substr(5))
+            .receive(
+                [](const std::string&) {},
+                [](const caf::error& err) { actors::log_line("algo: " + actors::describe(err)); });
+      } else if (!line.empty()) {
+        actors::log_line(
+            fmt::format("unknown command \"{}\" (algo rr|lc|rand, stats, quit)", line));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  apps::env_cli cli{"lb", "l4sim L4 balancer: forwards TCP connections to healthy backends."};
+  cli.option("--port", "LB_PORT", "port to listen on (0 picks one)", "", true);
+  cli.option("--id", "LB_ID", "name used in logs", "", true);
+  cli.option("--backends", "LB_BACKENDS", "comma-separated host:port list", "", true);
+  cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
+  cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
+  cli.option("--health-interval", "LB_HEALTH_INTERVAL", "probe period, s (0.2 allowed)", "3");
+  cli.option("--health-timeout", "LB_HEALTH_TIMEOUT", "probe connect timeout, s", "1");
+  cli.option("--health-rise", "LB_HEALTH_RISE", "good probes in a row to come UP", "1");
+  cli.option("--health-fall", "LB_HEALTH_FALL", "failed probes in a row to go DOWN", "1");
+  cli.option("--connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", "backend connect timeout, ms",
+             "1000");
+  cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
+  cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
+  cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
+  if (auto rc = cli.parse(argc, argv)) {
+    return *rc;
+  }
+  actors::balancer_config cfg;
+  try {
+    cfg = read_config(cli);
+  } catch (const apps::config_error& e) {
+    fmt::print(stderr, "lb: {}\n", e.what());
+    return 2;
+  }
+  actors::raise_open_file_limit();
+  apps::signal_guard signals;
+  caf::actor_system_config sys_cfg;
+  actors::configure_system(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  auto lb = actors::spawn_balancer(sys, cfg);
+  if (!lb) {
+    fmt::print(stderr, "lb: [{}] {}\n", cfg.id, actors::describe(lb.error()));
+    return 1;
+  }
+  actors::log_line(fmt::format("[{}] ready on port {} ({} backends, {})", cfg.id, lb->port,
+                               cfg.backends.size(), cfg.algorithm));
+  std::atomic<bool> stop{false};
+  std::thread commands{[&] { command_loop(sys, *lb, stop); }};
+  signals.wait();
+  stop = true;
+  commands.join();
+  caf::scoped_actor self{sys};
+  self->send(lb->listener, caf::close_atom_v);
+  self->request(lb->picker, 5s, caf::get_atom_v, stats_atom_v)
+      .receive(
+          [&](const protocols::balancer_stats& st) {
+            actors::log_line(actors::format_stats_table("final [" + cfg.id + "]", st));
+          },
+          [](const caf::error&) {});
+  lb->stop();
+  return 0;
+}

@@ -1,0 +1,444 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark on loopback: l4sim's `lb` against HAProxy (mode tcp) and nginx's
+# stream module, with a "direct" row (no proxy) as the ceiling.
+#
+#   bench/compare.sh            full run (iperf3 -t 5, wrk -d5s, 5,000 idle connections), ~3 min
+#   bench/compare.sh --quick    smoke run (iperf3 -t 2, wrk -d2s, 500 idle connections), ~1 min
+#   options: --keep-tmp (keep configs and logs), --no-build (never build the lb)
+#
+# Measures per proxy: iperf3 throughput with 1 and 4 streams; wrk request rate and p50/p99
+# latency against an nginx HTTP backend with `Connection: close` (a new proxied connection
+# per request) and with keep-alive; the proxy's resident memory per idle proxied connection.
+# Installs what it lacks from Debian (haproxy nginx libnginx-mod-stream iperf3 wrk python3).
+# Environment: L4SIM_BUILD_DIR (default build) locates apps/lb/lb.
+#
+# It is a benchmark, not a test: a failing measurement prints "err" and the run goes on; the
+# exit status is 0 unless the tools cannot be installed. Tables go to stdout, progress to
+# stderr. Everything runs on 127.0.0.1 with ports picked free; every process it starts is
+# stopped on exit; every load is bounded in time (timeout around each tool).
+
+set -uo pipefail  # no -e: a failed measurement must not end the run
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+util=(python3 "$here/bench_util.py")
+
+quick=0 keep_tmp=0 build_lb=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --keep-tmp) keep_tmp=1 ;;
+    --no-build) build_lb=0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compare.sh: unknown option $arg (--quick, --keep-tmp, --no-build)" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$quick" = 1 ]; then
+  iperf_secs=2 wrk_secs=2 idle_count=500
+else
+  iperf_secs=5 wrk_secs=5 idle_count=5000
+fi
+wrk_threads=2 wrk_conns=32
+proxy_threads=2  # haproxy nbthread, nginx worker_processes: each tool's sane default for 2 cores
+
+log() { echo "[compare] $*" >&2; }
+
+# ---------------------------------------------------------------------------------------
+# Tools
+
+packages=(haproxy nginx libnginx-mod-stream iperf3 wrk python3)
+
+# A package's service may start on install (nginx on port 80): stop only what we started.
+stop_service_if_started() {
+  local svc=$1 pidfile=/run/$1.pid pid
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    log "stopping the $svc service the install started"
+    systemctl stop "$svc" 2>/dev/null
+  elif [ -r "$pidfile" ]; then
+    pid=$(cat "$pidfile" 2>/dev/null)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      log "stopping the $svc service the install started (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null
+    fi
+  fi
+}
+
+install_tools() {
+  local missing=() p
+  for p in "${packages[@]}"; do
+    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  # Install first with the lists we have; update them once only if that fails.
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >&2; then
+    "${sudo[@]}" apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >&2 || {
+      echo "compare.sh: could not install ${missing[*]}" >&2
+      exit 1
+    }
+  fi
+  for p in "${missing[@]}"; do
+    case "$p" in nginx | haproxy | iperf3) stop_service_if_started "$p" ;; esac
+  done
+}
+
+install_tools
+
+# ---------------------------------------------------------------------------------------
+# Process bookkeeping: every background process goes into pids and is stopped on exit.
+
+tmp=$(mktemp -d /tmp/l4sim-bench.XXXXXX)
+pids=()
+
+# shellcheck disable=SC2317  # reached through the trap
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  # Give them 3 s to exit cleanly (nginx's master takes its workers along), then KILL.
+  for _ in $(seq 30); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ "$keep_tmp" = 1 ]; then log "configs and logs kept in $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs "$@" in the background with output to the log $1; the pid lands in $last_pid.
+start_bg() {
+  local logfile=$1
+  shift
+  "$@" >"$logfile" 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+# Runs "$@" bounded by a timeout of $1 seconds, in the background with a wait, so that a
+# TERM or INT to this script runs the cleanup at once (bash holds traps until a foreground
+# child ends) and the cleanup stops this command too.
+run_bounded() {  # seconds command...
+  local secs=$1 pid rc
+  shift
+  timeout "$secs" "$@" &
+  pid=$!
+  pids+=("$pid")
+  wait "$pid"
+  rc=$?
+  unset 'pids[-1]'
+  return $rc
+}
+
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
+wait_listen() {  # port [seconds]
+  "${util[@]}" wait-listen "$1" "${2:-10}"
+}
+
+# Proxies hold two sockets (or more) per proxied connection: use the whole hard fd limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+nofile=$(ulimit -n)
+# HAProxy wants 2 fds per connection plus some; fit its maxconn under the limit.
+hap_maxconn=$(( (nofile - 500) / 2 ))
+ngx_conns=$(( nofile < 20000 ? nofile : 20000 ))
+
+read -r p_iperf p_http p_hap_iperf p_hap_http p_ngx_iperf p_ngx_http p_lb_iperf p_lb_http \
+  < <("${util[@]}" ports 8 | tr '\n' ' ')
+
+# ---------------------------------------------------------------------------------------
+# Backends
+
+iperf_pid=
+start_iperf_server() {
+  # Persistent (no -1): proxies' health checks and probes must not end it between tests.
+  start_bg "$tmp/iperf3-server.log" iperf3 -s -B 127.0.0.1 -p "$p_iperf"
+  iperf_pid=$last_pid
+  wait_listen "$p_iperf" || log "iperf3 server did not come up"
+}
+
+start_http_backend() {
+  mkdir -p "$tmp/backend"
+  cat >"$tmp/backend/nginx.conf" <<EOF
+# HTTP backend for the request tests: answers "ok" to everything.
+daemon off;
+master_process on;
+worker_processes $proxy_threads;
+worker_rlimit_nofile $nofile;
+pid $tmp/backend/nginx.pid;
+error_log $tmp/backend/error.log warn;
+events { worker_connections $ngx_conns; }
+http {
+  access_log off;
+  keepalive_requests 100000;
+  keepalive_timeout 120s;
+  client_header_timeout 120s;
+  client_body_temp_path $tmp/backend/body;
+  proxy_temp_path $tmp/backend/proxy;
+  fastcgi_temp_path $tmp/backend/fastcgi;
+  uwsgi_temp_path $tmp/backend/uwsgi;
+  scgi_temp_path $tmp/backend/scgi;
+  server {
+    listen 127.0.0.1:$p_http backlog=4096;
+    location / { return 200 "ok\n"; }
+  }
+}
+EOF
+  start_bg "$tmp/backend/stdout.log" nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf"
+  wait_listen "$p_http" || log "nginx HTTP backend did not come up: $(tail -3 "$tmp/backend/error.log" 2>/dev/null)"
+}
+
+# ---------------------------------------------------------------------------------------
+# Proxies under test. Each gets two listeners: one to iperf3, one to the HTTP backend.
+# The *_pid variables name the process whose tree's RSS is measured ("" = not running).
+
+hap_pid=
+start_haproxy() {
+  mkdir -p "$tmp/haproxy"
+  cat >"$tmp/haproxy/haproxy.cfg" <<EOF
+global
+  nbthread $proxy_threads
+  maxconn $hap_maxconn
+defaults
+  mode tcp
+  maxconn $hap_maxconn
+  timeout connect 5s
+  timeout client 10m
+  timeout server 10m
+listen to_iperf
+  bind 127.0.0.1:$p_hap_iperf
+  server iperf 127.0.0.1:$p_iperf
+listen to_http
+  bind 127.0.0.1:$p_hap_http
+  server http 127.0.0.1:$p_http
+EOF
+  # -db: stay in the foreground, so our pid is the process that holds the connections.
+  start_bg "$tmp/haproxy/haproxy.log" haproxy -db -f "$tmp/haproxy/haproxy.cfg"
+  if wait_listen "$p_hap_iperf" && wait_listen "$p_hap_http"; then
+    hap_pid=$last_pid
+  else
+    log "haproxy did not come up: $(tail -3 "$tmp/haproxy/haproxy.log")"
+  fi
+}
+
+ngx_pid=
+start_nginx_stream() {
+  mkdir -p "$tmp/nginx"
+  # Debian builds the stream module as a dynamic module (libnginx-mod-stream); our own
+  # config does not include /etc/nginx/modules-enabled, so load it here.
+  local load=
+  if nginx -V 2>&1 | grep -q -- '--with-stream=dynamic'; then
+    load="load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+  fi
+  cat >"$tmp/nginx/nginx.conf" <<EOF
+$load
+daemon off;
+master_process on;
+worker_processes $proxy_threads;
+worker_rlimit_nofile $nofile;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections $ngx_conns; }
+stream {
+  server { listen 127.0.0.1:$p_ngx_iperf backlog=4096; proxy_pass 127.0.0.1:$p_iperf; }
+  server { listen 127.0.0.1:$p_ngx_http backlog=4096; proxy_pass 127.0.0.1:$p_http; }
+}
+EOF
+  start_bg "$tmp/nginx/stdout.log" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
+  if wait_listen "$p_ngx_iperf" && wait_listen "$p_ngx_http"; then
+    ngx_pid=$last_pid
+  else
+    log "nginx stream did not come up: $(tail -3 "$tmp/nginx/error.log" "$tmp/nginx/stdout.log" 2>/dev/null)"
+  fi
+}
+
+lb_bin=${L4SIM_BUILD_DIR:-build}/apps/lb/lb
+case "$lb_bin" in /*) ;; *) lb_bin=$root/$lb_bin ;; esac
+lb_iperf_pid=''
+lb_http_pid=''
+lb_state=ok  # ok | n/a (no binary) | err (it did not start)
+
+# Starts one lb (one backend per lb: it is configured by environment only); waits for its
+# "ready on port" line. Sets lb_started to its pid, or to "" when it did not come up.
+# (Not run in $(...): the pid must reach this shell's pids for the cleanup.)
+start_one_lb() {  # name port backend_port
+  local name=$1 port=$2 backend=$3 logfile=$tmp/lb-$1.log
+  lb_started=
+  start_bg "$logfile" env LB_PORT="$port" LB_ID="bench-$name" LB_BACKENDS="127.0.0.1:$backend" \
+    LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0 "$lb_bin"
+  local pid=$last_pid
+  for _ in $(seq 100); do
+    if grep -q 'ready on port' "$logfile" 2>/dev/null; then lb_started=$pid; return 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "lb ($name) did not say it was ready: $(tail -3 "$logfile" 2>/dev/null)"
+  return 1
+}
+
+start_lb() {
+  if [ ! -x "$lb_bin" ] && [ "$build_lb" = 1 ] && [ -d "$root/apps/lb" ]; then
+    log "building l4sim (no $lb_bin yet)"
+    run_bounded 1800 "$root/scripts/l4sim" build >"$tmp/l4sim-build.log" 2>&1 ||
+      log "build failed: $(tail -5 "$tmp/l4sim-build.log")"
+  fi
+  if [ ! -x "$lb_bin" ]; then
+    log "no lb binary at $lb_bin: its row says n/a"
+    lb_state=n/a
+    return
+  fi
+  start_one_lb iperf "$p_lb_iperf" "$p_iperf"
+  lb_iperf_pid=$lb_started
+  start_one_lb http "$p_lb_http" "$p_http"
+  lb_http_pid=$lb_started
+  [ -n "$lb_iperf_pid" ] || [ -n "$lb_http_pid" ] || lb_state=err
+}
+
+# ---------------------------------------------------------------------------------------
+# Measurements. Each records "row<TAB>key<TAB>value" into $results; value "err" on failure.
+
+results=$tmp/results.tsv
+: >"$results"
+notes=()
+
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
+
+# iperf3 bulk throughput, Gbit/s received.
+measure_iperf() {  # row port streams
+  local row=$1 port=$2 streams=$3 out=$tmp/iperf-$1-$3.json value
+  if [ -z "$port" ]; then record "$row" "iperf$streams" err; return; fi
+  log "$row: iperf3 -P $streams -t $iperf_secs"
+  run_bounded $((iperf_secs + 20)) iperf3 -c 127.0.0.1 -p "$port" -t "$iperf_secs" -P "$streams" \
+    -J --connect-timeout 3000 >"$out" 2>"$out.err"
+  if value=$("${util[@]}" iperf "$out" 2>/dev/null); then
+    record "$row" "iperf$streams" "$value"
+  else
+    record "$row" "iperf$streams" err
+    log "$row: iperf3 -P $streams failed: $(grep -m1 '"error"' "$out" 2>/dev/null)$(head -c 300 "$out.err")"
+    # A test cut short can leave the server stuck on it: start a fresh one for the next.
+    stop_pid "$iperf_pid"
+    start_iperf_server
+  fi
+}
+
+# wrk request rate and latency through the proxy to the HTTP backend.
+measure_wrk() {  # row port close|ka
+  local row=$1 port=$2 mode=$3 out=$tmp/wrk-$1-$3.txt header=() value
+  if [ -z "$port" ]; then
+    record "$row" "${mode}_rps" err; record "$row" "${mode}_p50" err; record "$row" "${mode}_p99" err
+    return
+  fi
+  # Connection: close makes every request a new client and backend connection.
+  [ "$mode" = close ] && header=(-H 'Connection: close')
+  log "$row: wrk $mode -t$wrk_threads -c$wrk_conns -d${wrk_secs}s"
+  run_bounded $((wrk_secs + 20)) wrk -t"$wrk_threads" -c"$wrk_conns" -d"${wrk_secs}s" --latency \
+    "${header[@]}" "http://127.0.0.1:$port/" >"$out" 2>&1
+  if value=$("${util[@]}" wrk "$out" 2>/dev/null); then
+    local rps p50 p99 errors
+    read -r rps p50 p99 errors <<<"$value"
+    record "$row" "${mode}_rps" "$rps"
+    record "$row" "${mode}_p50" "$p50"
+    record "$row" "${mode}_p99" "$p99"
+    [ "$errors" -gt 0 ] && notes+=("$row $mode: wrk counted $errors socket errors or non-2xx answers")
+  else
+    record "$row" "${mode}_rps" err; record "$row" "${mode}_p50" err; record "$row" "${mode}_p99" err
+    log "$row: wrk $mode failed: $(tail -3 "$out")"
+  fi
+}
+
+# Resident memory per idle proxied connection (the HTTP backend is the target).
+measure_idle() {  # row port pid
+  local row=$1 port=$2 pid=$3 value
+  if [ -z "$port" ] || [ -z "$pid" ]; then record "$row" idle_kb err; return; fi
+  log "$row: $idle_count idle connections"
+  if run_bounded 120 python3 "$here/idle_conns.py" --port "$port" --count "$idle_count" \
+      --pid "$pid" --backend-port "$p_http" --wait 20 --settle 1 \
+      >"$tmp/idle-$row.out" 2>"$tmp/idle-$row.log"; then
+    record "$row" idle_kb "$(cat "$tmp/idle-$row.out")"
+  else
+    record "$row" idle_kb err
+  fi
+  cat "$tmp/idle-$row.log" >&2
+  # Let the proxy and the backend tear the connections down before the next test.
+  sleep 1
+}
+
+# One row: memory first, on a proxy that has not yet grown its pools under load.
+measure_row() {  # row iperf_port http_port pid
+  local row=$1 iperf_port=$2 http_port=$3 pid=$4
+  if [ "$row" = direct ]; then
+    record "$row" idle_kb -  # no proxy, no proxy memory
+  else
+    measure_idle "$row" "$http_port" "$pid"
+  fi
+  measure_iperf "$row" "$iperf_port" 1
+  measure_iperf "$row" "$iperf_port" 4
+  measure_wrk "$row" "$http_port" close
+  measure_wrk "$row" "$http_port" ka
+}
+
+record_na() {  # row
+  local key
+  for key in iperf1 iperf4 close_rps close_p50 close_p99 ka_rps ka_p50 ka_p99 idle_kb; do
+    record "$1" "$key" n/a
+  done
+}
+
+# ---------------------------------------------------------------------------------------
+# Run
+
+log "working in $tmp; fd limit $nofile"
+start_iperf_server
+start_http_backend
+start_haproxy
+start_nginx_stream
+start_lb
+
+measure_row direct "$p_iperf" "$p_http" ""
+measure_row haproxy "${hap_pid:+$p_hap_iperf}" "${hap_pid:+$p_hap_http}" "$hap_pid"
+measure_row nginx "${ngx_pid:+$p_ngx_iperf}" "${ngx_pid:+$p_ngx_http}" "$ngx_pid"
+if [ "$lb_state" = n/a ]; then
+  record_na l4sim-lb
+else
+  measure_row l4sim-lb "${lb_iperf_pid:+$p_lb_iperf}" "${lb_http_pid:+$p_lb_http}" "$lb_http_pid"
+fi
+
+# ---------------------------------------------------------------------------------------
+# Report
+
+echo "l4sim proxy comparison — $(date -u '+%Y-%m-%d %H:%M:%S UTC') — $(uname -sr), $(nproc) cores"
+echo "mode: $([ "$quick" = 1 ] && echo quick || echo full)"
+echo "versions:"
+echo "  $(haproxy -v 2>&1 | head -1)"
+echo "  $(nginx -v 2>&1 | head -1)"
+echo "  $(iperf3 --version 2>&1 | head -1)"
+echo "  $(wrk --version 2>&1 | head -1 | sed 's/ Copyright.*//')"
+if [ -x "$lb_bin" ]; then echo "  l4sim lb: $lb_bin ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"; else echo "  l4sim lb: n/a"; fi
+echo "settings:"
+echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn"
+echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns, worker_rlimit_nofile $nofile"
+echo "  l4sim lb: LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0, one process per backend"
+echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\")"
+echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
+  "(close: -H 'Connection: close'); idle: $idle_count connections to the HTTP listener"
+echo "  all on 127.0.0.1; load generators, proxies and backends share the same cores"
+echo
+"${util[@]}" table "$results" || echo "(could not format the results: $(cat "$results"))"
+if [ ${#notes[@]} -gt 0 ]; then
+  echo
+  echo "notes:"
+  for n in "${notes[@]}"; do echo "  $n"; done
+fi
+exit 0
