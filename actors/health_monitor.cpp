@@ -74,7 +74,11 @@ health_actor::behavior_type health_impl(health_self self, health_config cfg,
   st.cfg = cfg;
   st.picker = std::move(picker);
   st.dialer = std::move(dialer);
-  self->send(self, caf::tick_atom_v);
+  // A zero interval turns checks off: every backend stays UP, like a server without
+  // `check` in HAProxy.
+  if (cfg.interval.count() > 0) {
+    self->send(self, caf::tick_atom_v);
+  }
   return {
       [self](probe_atom) { probe_all(self); },
       [self](caf::tick_atom) {

@@ -28,8 +28,8 @@ using health_actor = caf::typed_actor<caf::reacts_to<probe_atom>,
 
 /// How the health monitor probes.
 struct health_config {
-  caf::timespan interval = std::chrono::seconds{3};
-  caf::timespan timeout = std::chrono::seconds{1};  ///< capped at the interval
+  caf::timespan interval = std::chrono::seconds{3};  ///< 0 = no probes, all stay UP
+  caf::timespan timeout = std::chrono::seconds{1};   ///< capped at the interval
   uint32_t rise = 1;
   uint32_t fall = 1;
   bool log = true;

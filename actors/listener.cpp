@@ -1,6 +1,6 @@
 #include "actors/listener.hpp"
 
-#include <unordered_set>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/io/broker.hpp>
@@ -28,11 +28,18 @@ class listener : public caf::io::broker {
         [this](const caf::io::new_connection_msg& msg) {
           send(cfg_.sessions.picker, accepted_atom_v);
           auto session = spawn_session(this, msg.handle, cfg_.sessions);
-          sessions_.insert(session.address());
+          sessions_.emplace(session.address(), session);
         },
         [this](const caf::io::acceptor_closed_msg&) {},
         [this](caf::close_atom) { close(doorman_); },
         [this](caf::get_atom, stats_atom) { return static_cast<uint64_t>(sessions_.size()); },
+        [this](caf::get_atom, sessions_atom) {
+          std::vector<caf::actor> result;
+          for (auto& kv : sessions_) {
+            result.push_back(kv.second);
+          }
+          return result;
+        },
     };
   }
 
@@ -40,7 +47,7 @@ class listener : public caf::io::broker {
   listener_config cfg_;
   int fd_;
   caf::io::accept_handle doorman_;
-  std::unordered_set<caf::actor_addr> sessions_;
+  std::unordered_map<caf::actor_addr, caf::actor> sessions_;
 };
 
 }  // namespace

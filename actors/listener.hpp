@@ -4,11 +4,13 @@
 // connection it tells the picker and forks a session broker (actors/session.hpp), which
 // it links: when the listener goes, every session goes with it.
 //
-// In: `close_atom` (stop accepting, keep the sessions), stats requests (sessions alive).
+// In: `close_atom` (stop accepting, keep the sessions), stats requests (sessions alive),
+// the list of session actors (for inspection).
 // Out: `accepted_atom` to the picker.
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -19,8 +21,10 @@
 namespace l4sim::actors {
 
 /// The listener's interface.
-using listener_actor = caf::typed_actor<caf::reacts_to<caf::close_atom>,
-                                        caf::replies_to<caf::get_atom, stats_atom>::with<uint64_t>>;
+using listener_actor =
+    caf::typed_actor<caf::reacts_to<caf::close_atom>,
+                     caf::replies_to<caf::get_atom, stats_atom>::with<uint64_t>,
+                     caf::replies_to<caf::get_atom, sessions_atom>::with<std::vector<caf::actor>>>;
 
 /// Where the balancer listens and what its sessions need.
 struct listener_config {

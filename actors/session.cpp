@@ -22,7 +22,10 @@ class session : public caf::io::broker {
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
     request_pick();
-    return pump_->handlers();
+    caf::message_handler own{
+        [this](caf::get_atom, stats_atom) { return pump_->buffered(); },
+    };
+    return own.or_else(pump_->handlers());
   }
 
  private:

@@ -8,7 +8,8 @@
 //
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
-// empty backend id when no backend could be had). The listener links it.
+// empty backend id when no backend could be had). `(get_atom, stats_atom)` answers the
+// bytes it buffers now. The listener links it.
 
 #include <cstdint>
 

@@ -2,8 +2,8 @@
 # Side-by-side benchmark on loopback: l4sim's `lb` against HAProxy (mode tcp) and nginx's
 # stream module, with a "direct" row (no proxy) as the ceiling.
 #
-#   bench/compare.sh            full run (iperf3 -t 5, wrk -d5s, 5,000 idle connections), ~3 min
-#   bench/compare.sh --quick    smoke run (iperf3 -t 2, wrk -d2s, 500 idle connections), ~1 min
+#   bench/compare.sh            full run (iperf3 -t 5, wrk -d5s, 5,000 idle connections), ~2 min
+#   bench/compare.sh --quick    smoke run (iperf3 -t 2, wrk -d2s, 500 idle connections), ~40 s
 #   options: --keep-tmp (keep configs and logs), --no-build (never build the lb)
 #
 # Measures per proxy: iperf3 throughput with 1 and 4 streams; wrk request rate and p50/p99
@@ -276,7 +276,8 @@ lb_state=ok  # ok | n/a (no binary) | err (it did not start)
 start_one_lb() {  # name port backend_port
   local name=$1 port=$2 backend=$3 logfile=$tmp/lb-$1.log
   lb_started=
-  start_bg "$logfile" env LB_PORT="$port" LB_ID="bench-$name" LB_BACKENDS="127.0.0.1:$backend" \
+  start_bg "$logfile" env LB_HOST=127.0.0.1 LB_PORT="$port" LB_ID="bench-$name" \
+    LB_BACKENDS="127.0.0.1:$backend" \
     LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0 "$lb_bin"
   local pid=$last_pid
   for _ in $(seq 100); do
@@ -360,13 +361,17 @@ measure_wrk() {  # row port close|ka
 
 # Resident memory per idle proxied connection (the HTTP backend is the target).
 measure_idle() {  # row port pid
-  local row=$1 port=$2 pid=$3 value
+  local row=$1 port=$2 pid=$3
   if [ -z "$port" ] || [ -z "$pid" ]; then record "$row" idle_kb err; return; fi
   log "$row: $idle_count idle connections"
   if run_bounded 120 python3 "$here/idle_conns.py" --port "$port" --count "$idle_count" \
       --pid "$pid" --backend-port "$p_http" --wait 20 --settle 1 \
       >"$tmp/idle-$row.out" 2>"$tmp/idle-$row.log"; then
-    record "$row" idle_kb "$(cat "$tmp/idle-$row.out")"
+    local kb held
+    read -r kb held <"$tmp/idle-$row.out"
+    record "$row" idle_kb "$kb"
+    [ "$held" = "$idle_count" ] ||
+      notes+=("$row idle: the proxy closed $((idle_count - held)) of $idle_count idle connections; kB over the $held held")
   else
     record "$row" idle_kb err
   fi
@@ -425,11 +430,11 @@ echo "  $(haproxy -v 2>&1 | head -1)"
 echo "  $(nginx -v 2>&1 | head -1)"
 echo "  $(iperf3 --version 2>&1 | head -1)"
 echo "  $(wrk --version 2>&1 | head -1 | sed 's/ Copyright.*//')"
-if [ -x "$lb_bin" ]; then echo "  l4sim lb: $lb_bin ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"; else echo "  l4sim lb: n/a"; fi
+if [ -x "$lb_bin" ]; then echo "  l4sim lb: $lb_bin (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"; else echo "  l4sim lb: n/a"; fi
 echo "settings:"
 echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn"
 echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns, worker_rlimit_nofile $nofile"
-echo "  l4sim lb: LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0, one process per backend"
+echo "  l4sim lb: LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0, one process per backend"
 echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\")"
 echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
   "(close: -H 'Connection: close'); idle: $idle_count connections to the HTTP listener"

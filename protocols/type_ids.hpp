@@ -39,5 +39,6 @@ CAF_ADD_ATOM(l4sim, l4sim, resume_atom, "resume")
 CAF_ADD_ATOM(l4sim, l4sim, dialed_atom, "dialed")
 CAF_ADD_ATOM(l4sim, l4sim, probe_atom, "probe")
 CAF_ADD_ATOM(l4sim, l4sim, accepted_atom, "accepted")
+CAF_ADD_ATOM(l4sim, l4sim, sessions_atom, "sessions")
 
 CAF_END_TYPE_ID_BLOCK(l4sim)

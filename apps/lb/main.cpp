@@ -37,9 +37,6 @@ actors::balancer_config read_config(const apps::env_cli& cli) {
              fmt::format("\"{}\" is not one of {}", cfg.algorithm, actors::policy_names()));
   }
   cfg.health.interval = cli.duration("LB_HEALTH_INTERVAL", 1s);
-  if (cfg.health.interval.count() <= 0) {
-    cli.fail("LB_HEALTH_INTERVAL", "must be above 0");
-  }
   cfg.health.timeout = cli.duration("LB_HEALTH_TIMEOUT", 1s);
   cfg.health.rise = static_cast<uint32_t>(cli.number("LB_HEALTH_RISE", 100));
   cfg.health.fall = static_cast<uint32_t>(cli.number("LB_HEALTH_FALL", 100));
@@ -113,7 +110,8 @@ int main(int argc, char** argv) {
   cli.option("--backends", "LB_BACKENDS", "comma-separated host:port list", "", true);
   cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
   cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
-  cli.option("--health-interval", "LB_HEALTH_INTERVAL", "probe period, s (0.2 allowed)", "3");
+  cli.option("--health-interval", "LB_HEALTH_INTERVAL",
+             "probe period, s (0.2 allowed; 0 = no checks)", "3");
   cli.option("--health-timeout", "LB_HEALTH_TIMEOUT", "probe connect timeout, s", "1");
   cli.option("--health-rise", "LB_HEALTH_RISE", "good probes in a row to come UP", "1");
   cli.option("--health-fall", "LB_HEALTH_FALL", "failed probes in a row to go DOWN", "1");
