@@ -1,0 +1,186 @@
+#pragma once
+
+// The scenario model: plain structs, no CAF, no YAML. `scenario_loader` fills them from a
+// file and validates everything before anything runs; the director plays them; the
+// expectation checker judges a run record against them.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocols/units.hpp"
+
+namespace l4sim::protocols {
+
+/// Where a value came from in its file, for error messages and reports.
+struct source_location {
+  int line = 0;    ///< 1-based; 0 = unknown
+  int column = 0;  ///< 1-based
+};
+
+/// One backend server of the topology.
+struct scenario_backend {
+  std::string id;
+  duration delay{0};
+  uint32_t max_conns = 0;  ///< 0 = unlimited
+  duration idle_timeout{0};
+  uint32_t chaos_pct = 0;
+  duration hang{0};
+  uint32_t weight = 1;
+  source_location where;
+};
+
+/// The balancer's health checks.
+struct scenario_health {
+  duration interval = std::chrono::seconds{3};
+  duration timeout = std::chrono::seconds{1};
+  uint32_t rise = 1;
+  uint32_t fall = 1;
+};
+
+/// The balancer.
+struct scenario_balancer {
+  std::string algorithm = "rr";  ///< rr, lc, rand
+  scenario_health health;
+  duration connect_timeout = std::chrono::milliseconds{1000};
+  uint32_t retries = 2;
+};
+
+/// One client type's share of the mix.
+struct mix_entry {
+  std::string type;  ///< real, fire_and_forget, stream, idle, slow
+  uint32_t weight = 0;
+};
+
+/// The client population: an open arrival process with a seeded mix.
+struct scenario_clients {
+  double rate = 2;                  ///< clients per second
+  std::string arrival = "uniform";  ///< uniform or poisson
+  std::vector<mix_entry> mix;       ///< defaults to real 50, fire_and_forget 20, ...
+  uint32_t max_active = 0;          ///< 0 = no cap
+  duration connect_timeout = std::chrono::milliseconds{1000};
+  /// Per-type parameters by type, then by key, as written (validated by the loader
+  /// against the keys each type knows, e.g. `think_min: 100ms`).
+  std::map<std::string, std::map<std::string, std::string>> params;
+};
+
+/// What a timeline event does.
+enum class event_kind {
+  kill,            ///< backend: crash (stop listening, drop its connections)
+  restart,         ///< backend: listen again on the same port
+  set_delay,       ///< backend: `duration_value`
+  set_max_conns,   ///< backend: `number_value`
+  set_chaos,       ///< backend: `number_value` percent
+  set_hang,        ///< backend: `duration_value`
+  set_algorithm,   ///< balancer: `text_value`
+  set_rate,        ///< clients: `rate_value`
+  set_mix,         ///< clients: `mix_value`
+  add_backend,     ///< topology: `new_backend`
+  remove_backend,  ///< topology: `backend`
+};
+
+/// Returns the YAML key of an event kind, e.g. "kill", "set_delay".
+std::string to_string(event_kind kind);
+
+/// One event of the timeline.
+struct timeline_event {
+  duration at{0};
+  event_kind kind = event_kind::kill;
+  std::string backend;  ///< the backend concerned, where there is one
+  duration duration_value{0};
+  uint64_t number_value = 0;
+  double rate_value = 0;
+  std::string text_value;
+  std::vector<mix_entry> mix_value;
+  scenario_backend new_backend;
+  source_location where;
+};
+
+/// What an expectation checks.
+enum class expect_kind {
+  health,            ///< `backend` reaches `healthy` within `within` after `after`
+  new_connections,   ///< `backend` gets at most `max_count` new connections in [from, to]
+  spread,            ///< max - min of new connections per backend in [from, to] <= max_count
+  share,             ///< `backend`'s share of new connections in [from, to] in [min, max]
+  failure_ratio,     ///< clients of `client_type` ("" = all) ended by `reason` ("" = any
+                     ///< failure) / started <= max_ratio
+  latency,           ///< `percentile` of `client_type` request latency <= `max_latency`
+  refused_at_least,  ///< `backend` refused at capacity at least `max_count` connections
+};
+
+/// One check that decides the exit code.
+struct expectation {
+  expect_kind kind = expect_kind::health;
+  std::string backend;
+  bool healthy = false;
+  duration within{0};
+  duration after{0};
+  duration from{0};
+  std::optional<duration> to;  ///< nothing = end of run
+  uint64_t max_count = 0;
+  double min_share = 0;
+  double max_share = 1;
+  std::string client_type;
+  std::string reason;
+  double max_ratio = 0;
+  double percentile = 99;  ///< 50, 90, 99 or 100 (max)
+  duration max_latency{0};
+  std::string text;  ///< the expectation as written, for the report
+  source_location where;
+};
+
+/// A whole scenario file.
+struct scenario {
+  std::string name;
+  std::string description;
+  duration length = std::chrono::seconds{30};
+  uint64_t seed = 1;
+  std::vector<scenario_backend> backends;
+  scenario_balancer balancer;
+  scenario_clients clients;
+  std::vector<timeline_event> timeline;
+  std::vector<expectation> expect;
+  std::string file;  ///< path it was loaded from
+};
+
+/// Everything a run recorded that expectations are judged on. Times are scenario times
+/// (already divided by the time scale), from the start of the run.
+struct run_record {
+  /// A health verdict change seen by the balancer.
+  struct health_change {
+    duration at{0};
+    std::string backend;
+    bool healthy = false;
+  };
+  /// The balancer's per-backend counters at one moment.
+  struct sample {
+    duration at{0};
+    std::map<std::string, uint64_t> total;    ///< proxied connections established so far
+    std::map<std::string, uint64_t> active;   ///< open now
+    std::map<std::string, uint64_t> refused;  ///< refused at capacity by the backend so far
+    std::map<std::string, bool> healthy;
+  };
+  /// One client type's outcome at the end.
+  struct client_outcome {
+    uint64_t started = 0;
+    uint64_t completed = 0;
+    std::map<std::string, uint64_t> failed;  ///< by reason: refused, reset, timed_out, ...
+    std::map<double, duration> latency;      ///< percentile (50, 90, 99, 100) -> latency
+  };
+  std::vector<health_change> health;
+  std::vector<sample> samples;  ///< in time order
+  std::map<std::string, client_outcome> clients;
+  duration ended{0};
+};
+
+/// The judgement of one expectation.
+struct verdict {
+  std::string text;  ///< the expectation as written
+  bool passed = false;
+  std::string expected;  ///< e.g. "DOWN within 3.5s after 10s"
+  std::string observed;  ///< e.g. "DOWN at 10.21s (0.21s after)"
+};
+
+}  // namespace l4sim::protocols
