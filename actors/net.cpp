@@ -145,6 +145,11 @@ int connect_result(int fd) {
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
     return errno;
   }
+  // A reset means the connect had completed: the peer accepted, maybe sent something, then
+  // reset. Hand the socket over; its reader gets the bytes and then the close.
+  if (err == ECONNRESET || err == EPIPE) {
+    return 0;
+  }
   if (err != 0) {
     return err;
   }
