@@ -1,6 +1,8 @@
 #include "actors/health_monitor.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -28,9 +30,14 @@ struct health_monitor_state {
 
 using health_self = health_actor::stateful_pointer<health_monitor_state>;
 
-void record(health_self self, size_t index, bool ok) {
+void record(health_self self, const std::string& id, bool ok) {
   auto& st = self->state;
-  auto& target = st.targets[index];
+  auto i = std::find_if(st.targets.begin(), st.targets.end(),
+                        [&](const probe_target& t) { return t.backend.id == id; });
+  if (i == st.targets.end()) {
+    return;  // removed while its probe was in flight
+  }
+  auto& target = *i;
   target.in_flight = false;
   auto changed = target.health.observe(ok);
   if (!changed) {
@@ -49,8 +56,7 @@ void record(health_self self, size_t index, bool ok) {
 void probe_all(health_self self) {
   auto& st = self->state;
   auto timeout = std::min(st.cfg.timeout, st.cfg.interval);
-  for (size_t i = 0; i < st.targets.size(); ++i) {
-    auto& target = st.targets[i];
+  for (auto& target : st.targets) {
     if (target.in_flight) {
       continue;
     }
@@ -59,8 +65,9 @@ void probe_all(health_self self) {
     // dialer that died.
     self->request(st.dialer, timeout + std::chrono::seconds{5}, caf::connect_atom_v,
                   target.backend.address, target.backend.port, caf::timespan{timeout})
-        .then([self, i](dialed_socket sock) { record(self, i, sock.valid()); },
-              [self, i](const caf::error&) { record(self, i, false); });
+        .then(
+            [self, id = target.backend.id](dialed_socket sock) { record(self, id, sock.valid()); },
+            [self, id = target.backend.id](const caf::error&) { record(self, id, false); });
   }
 }
 

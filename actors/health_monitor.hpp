@@ -5,7 +5,8 @@
 // rise/fall state machine per backend (actors/health_state.hpp), pushes transitions to the
 // picker and logs `[health] backend server-1  DOWN` / `UP`.
 //
-// In: the start-up config, `probe_atom` (probe now), stats requests. Out:
+// In: the start-up config, `probe_atom` (probe now), subscriptions, backends added and
+// removed. Out:
 // `backend_health_changed` to the picker and to subscribers. Links: none.
 
 #include <cstdint>
@@ -24,7 +25,9 @@ namespace l4sim::actors {
 /// The health monitor's interface.
 using health_actor = caf::typed_actor<caf::reacts_to<probe_atom>,
                                       caf::reacts_to<caf::tick_atom>,  // its own schedule
-                                      caf::reacts_to<caf::join_atom, caf::actor>>;
+                                      caf::reacts_to<caf::join_atom, caf::actor>,
+                                      caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+                                      caf::reacts_to<caf::delete_atom, std::string>>;
 
 /// How the health monitor probes.
 struct health_config {

@@ -103,6 +103,29 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         }
       },
       [self](accepted_atom) { ++self->state.stats.accepted; },
+      [self](caf::add_atom, const protocols::backend_spec& be) {
+        auto& st = self->state;
+        if (st.find(be.id) != nullptr) {
+          return;
+        }
+        st.cfg.backends.push_back(be);
+        protocols::backend_row row;
+        row.id = be.id;
+        row.address = be.label;
+        row.weight = be.weight;
+        st.stats.backends.push_back(row);
+      },
+      [self](caf::delete_atom, const std::string& id) {
+        // Open sessions keep their backend; it only stops being picked.
+        auto& st = self->state;
+        for (size_t i = 0; i < st.cfg.backends.size(); ++i) {
+          if (st.cfg.backends[i].id == id) {
+            st.cfg.backends.erase(st.cfg.backends.begin() + static_cast<std::ptrdiff_t>(i));
+            st.stats.backends.erase(st.stats.backends.begin() + static_cast<std::ptrdiff_t>(i));
+            return;
+          }
+        }
+      },
       [self](caf::put_atom, algo_atom, const std::string& name) -> caf::result<std::string> {
         auto& st = self->state;
         auto next = make_policy(name, st.cfg.seed);

@@ -5,8 +5,8 @@
 //
 // In: pick requests from sessions (with the backends to avoid on a retry), connection
 // events from sessions (opened, failed, released, finished), health transitions from the
-// health monitor, algorithm switches and stats requests. Out: picks and stats. It links
-// and monitors nothing; the balancer owns it.
+// health monitor, algorithm switches, backends added and removed, and stats requests. Out: picks
+// and stats. It links and monitors nothing; the balancer owns it.
 
 #include <cstdint>
 #include <string>
@@ -30,13 +30,7 @@ using picker_actor = caf::typed_actor<
     caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>>;
 
 /// One backend as the balancer knows it.
-struct picker_backend {
-  std::string id;       ///< name in logs and stats
-  std::string label;    ///< host:port as configured
-  std::string address;  ///< numeric address to connect to
-  uint16_t port = 0;
-  uint32_t weight = 1;
-};
+using picker_backend = protocols::backend_spec;
 
 /// The picker's start-up configuration.
 struct picker_config {

@@ -8,6 +8,20 @@
 
 namespace l4sim::protocols {
 
+/// One backend as the balancer knows it.
+struct backend_spec {
+  std::string id;       ///< name in logs and stats
+  std::string label;    ///< host:port as configured
+  std::string address;  ///< numeric address to connect to
+  uint16_t port = 0;
+  uint32_t weight = 1;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, backend_spec& x) {
+  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight);
+}
+
 /// The backend a picker chose for one connection.
 struct backend_pick {
   std::string id;

@@ -25,6 +25,7 @@ CAF_ADD_ATOM(l4sim, l4sim, sweep_atom, "sweep")
 CAF_ADD_ATOM(l4sim, l4sim, reply_atom, "reply")
 
 // -- balancer ----------------------------------------------------------------
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_spec))
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_pick))
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_row))
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::balancer_stats))
