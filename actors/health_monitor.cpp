@@ -95,6 +95,16 @@ health_actor::behavior_type health_impl(health_self self, health_config cfg,
       [self](caf::join_atom, caf::actor subscriber) {
         self->state.subscribers.push_back(std::move(subscriber));
       },
+      [self](caf::add_atom, const protocols::backend_spec& be) {
+        auto& st = self->state;
+        st.targets.push_back({be, health_state{st.cfg.rise, st.cfg.fall}, false});
+      },
+      [self](caf::delete_atom, const std::string& id) {
+        auto& targets = self->state.targets;
+        targets.erase(std::remove_if(targets.begin(), targets.end(),
+                                     [&](const probe_target& t) { return t.backend.id == id; }),
+                      targets.end());
+      },
   };
 }
 

@@ -26,6 +26,8 @@ using picker_actor = caf::typed_actor<
     caf::reacts_to<opened_atom, std::string>, caf::reacts_to<failed_atom, std::string>,
     caf::reacts_to<caf::close_atom, std::string>, caf::reacts_to<protocols::session_finished>,
     caf::reacts_to<protocols::backend_health_changed>, caf::reacts_to<accepted_atom>,
+    caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+    caf::reacts_to<caf::delete_atom, std::string>,
     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
     caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>>;
 
