@@ -161,6 +161,11 @@ struct run_record {
     std::map<std::string, uint64_t> active;   ///< open now
     std::map<std::string, uint64_t> refused;  ///< refused at capacity by the backend so far
     std::map<std::string, bool> healthy;
+    std::map<std::string, uint64_t> bytes;  ///< both directions, so far
+    uint64_t clients_started = 0;           ///< all types, so far
+    uint64_t clients_active = 0;
+    uint64_t clients_completed = 0;
+    uint64_t clients_failed = 0;
   };
   /// One client type's outcome at the end.
   struct client_outcome {
