@@ -116,7 +116,11 @@ std::optional<caf::timespan> arrivals::next_gap() {
   if (process_ == arrival_process::poisson) {
     seconds = std::exponential_distribution<double>{rate_}(gap_rng_);
   }
-  return caf::timespan{static_cast<int64_t>(std::llround(seconds * 1e9))};
+  // Carry the rounding remainder so that n gaps add up to n/rate, not n rounded gaps.
+  carry_ns_ += seconds * 1e9;
+  auto whole = std::llround(carry_ns_);
+  carry_ns_ -= static_cast<double>(whole);
+  return caf::timespan{static_cast<int64_t>(whole)};
 }
 
 client_ticket arrivals::next_ticket() {

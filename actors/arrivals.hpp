@@ -78,6 +78,7 @@ class arrivals {
   std::mt19937_64 gap_rng_;
   std::mt19937_64 ticket_rng_;
   uint64_t next_id_ = 1;
+  double carry_ns_ = 0;  // rounding remainder of the gaps handed out so far
 };
 
 }  // namespace l4sim::actors

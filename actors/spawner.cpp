@@ -40,7 +40,9 @@ class spawner : public caf::event_based_actor {
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     log("target {}:{} rate={:g}/s arrival={} mix={} seed={}", cfg_.address, cfg_.port,
         arrivals_.rate(), to_string(cfg_.arrival), format_mix(arrivals_.mix()), cfg_.seed);
-    send(this, arrive_atom_v, arrive_generation_);
+    if (arrivals_.rate() > 0) {
+      send(this, arrive_atom_v, arrive_generation_);
+    }
     if (cfg_.duration.count() > 0) {
       delayed_send(this, cfg_.duration, finish_atom_v, caf::timeout_atom_v);
     }
