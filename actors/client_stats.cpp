@@ -128,7 +128,8 @@ std::string format_client_summary(const std::string& id, const protocols::client
   }
   return fmt::format(
       "[{}] t={} rate={:g}/s active={} started={} completed={} stopped={} failed={}{}{}{}", id,
-      protocols::format_duration(std::chrono::duration_cast<std::chrono::seconds>(st.elapsed)),
+      protocols::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(st.elapsed) /
+                                 100 * 100),
       st.rate, total.active, total.started, total.ended(client_end::completed),
       total.ended(client_end::stopped), failures_of(total),
       reasons.empty() ? "" : " (" + reasons + ")",
