@@ -8,6 +8,7 @@
 
 #include "protocols/backend_messages.hpp"
 #include "protocols/balancer_messages.hpp"
+#include "protocols/client_messages.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(l4sim, caf::first_custom_type_id)
 
@@ -41,5 +42,17 @@ CAF_ADD_ATOM(l4sim, l4sim, dialed_atom, "dialed")
 CAF_ADD_ATOM(l4sim, l4sim, probe_atom, "probe")
 CAF_ADD_ATOM(l4sim, l4sim, accepted_atom, "accepted")
 CAF_ADD_ATOM(l4sim, l4sim, sessions_atom, "sessions")
+
+// -- clients -----------------------------------------------------------------
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_mix))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_profile))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_finished))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_type_row))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_stats))
+
+CAF_ADD_ATOM(l4sim, l4sim, rate_atom, "rate")
+CAF_ADD_ATOM(l4sim, l4sim, mix_atom, "mix")
+CAF_ADD_ATOM(l4sim, l4sim, finish_atom, "finish")
+CAF_ADD_ATOM(l4sim, l4sim, arrive_atom, "arrive")
 
 CAF_END_TYPE_ID_BLOCK(l4sim)
