@@ -257,7 +257,9 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
   map.count_into("chaos", out.chaos_pct, 0, 100);
   map.duration_into("hang", out.hang);
   map.count_into("weight", out.weight, 1, 1000);
-  if (sink.size() != before) {
+  // A backend with a bad value still has its id, so that events naming it do not add
+  // "unknown backend" errors on top; the scenario as a whole is rejected anyway.
+  if (out.id.empty() && sink.size() != before) {
     return std::nullopt;
   }
   return out;

@@ -27,10 +27,11 @@ std::vector<std::string> action_names() {
   return names;
 }
 
-/// An event as read, with the position of the backend it names for later checks.
+/// An event as read, with the position of the backend it names for later checks. (A mark,
+/// not a node: assigning a YAML::Node writes through to the document, and sorting assigns.)
 struct parsed_event {
   timeline_event event;
-  YAML::Node backend_node;
+  YAML::Mark backend_mark;
 };
 
 /// Reads `{backend: id, <key>: value}` of the set_* actions; returns whether it validated.
@@ -43,7 +44,7 @@ bool read_setting(error_sink& sink, const YAML::Node& node, parsed_event& out,
     return false;
   }
   if (auto backend = map.require("backend")) {
-    out.backend_node = *backend;
+    out.backend_mark = backend->Mark();
     if (auto id = read_text(sink, *backend, map.what("backend"))) {
       out.event.backend = *id;
     }
@@ -71,7 +72,7 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
     case event_kind::kill:
     case event_kind::restart:
     case event_kind::remove_backend:
-      out.backend_node = value;
+      out.backend_mark = value.Mark();
       if (auto id = read_text(sink, value, what)) {
         out.event.backend = *id;
       }
@@ -103,7 +104,7 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
       if (auto backend = read_backend(sink, value, "add_backend")) {
         out.event.new_backend = *backend;
         out.event.backend = backend->id;
-        out.backend_node = value;
+        out.backend_mark = value.Mark();
       }
       break;
   }
@@ -159,7 +160,7 @@ void check_backends(error_sink& sink, const std::vector<parsed_event>& events,
                     scenario_scope& scope) {
   std::set<std::string> live = scope.declared;
   std::map<std::string, duration> removed;
-  for (const auto& [event, node] : events) {
+  for (const auto& [event, mark] : events) {
     if (event.kind == event_kind::set_algorithm || event.kind == event_kind::set_rate ||
         event.kind == event_kind::set_mix) {
       continue;
@@ -167,7 +168,7 @@ void check_backends(error_sink& sink, const std::vector<parsed_event>& events,
     auto name = to_string(event.kind);
     if (event.kind == event_kind::add_backend) {
       if (!live.insert(event.backend).second) {
-        sink.add(node, fmt::format("add_backend at {}: backend \"{}\" already exists",
+        sink.add(mark, fmt::format("add_backend at {}: backend \"{}\" already exists",
                                    format_duration(event.at), event.backend));
       }
       removed.erase(event.backend);
@@ -176,12 +177,12 @@ void check_backends(error_sink& sink, const std::vector<parsed_event>& events,
     }
     if (live.count(event.backend) == 0) {
       if (auto it = removed.find(event.backend); it != removed.end()) {
-        sink.add(node, fmt::format("{} at {}: backend \"{}\" was removed at {}", name,
+        sink.add(mark, fmt::format("{} at {}: backend \"{}\" was removed at {}", name,
                                    format_duration(event.at), event.backend,
                                    format_duration(it->second)));
       } else {
         std::vector<std::string> names{live.begin(), live.end()};
-        sink.add(node, fmt::format("{} at {}: unknown backend \"{}\" (known then: {})", name,
+        sink.add(mark, fmt::format("{} at {}: unknown backend \"{}\" (known then: {})", name,
                                    format_duration(event.at), event.backend, join(names)));
       }
       continue;

@@ -152,7 +152,8 @@ struct scenario_scope {
   std::set<std::string> ever;      ///< declared or added by the timeline
 };
 
-/// Reads one backend map (`backends` entries and `add_backend`).
+/// Reads one backend map (`backends` entries and `add_backend`); errors go to `sink`, and
+/// the backend comes back whenever its id could be read.
 std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node& node,
                                              const std::string& section);
 
