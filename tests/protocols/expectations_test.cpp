@@ -51,7 +51,7 @@ expectation windowed(expect_kind kind, duration from, std::optional<duration> to
 
 }  // namespace
 
-TEST_CASE("health passes when the change comes within the bound", "[expect]") {
+TEST_CASE("health passes when the change comes within the bound", "[scenario][expect]") {
   run_record r;
   r.health = {{2s, "a", false}, {3s, "a", true}, {10210ms, "a", false}, {21s, "a", true}};
   auto down = check(health("a", false, 3500ms, 10s), r);
@@ -63,7 +63,7 @@ TEST_CASE("health passes when the change comes within the bound", "[expect]") {
   CHECK(up.observed == "UP at 21s (1s after)");
 }
 
-TEST_CASE("health fails when the change comes late or never", "[expect]") {
+TEST_CASE("health fails when the change comes late or never", "[scenario][expect]") {
   run_record r;
   r.health = {{15s, "a", false}};
   auto late = check(health("a", false, 3s, 10s), r);
@@ -80,7 +80,8 @@ TEST_CASE("health fails when the change comes late or never", "[expect]") {
   CHECK(check(health("a", true, 3s, 10s), r).passed);
 }
 
-TEST_CASE("new connections count between the samples at or before each bound", "[expect]") {
+TEST_CASE("new connections count between the samples at or before each bound",
+          "[scenario][expect]") {
   auto r = traffic();
   CHECK(new_connections_in(r, "a", 10s, 20s) == 0);
   CHECK(new_connections_in(r, "a", 0s, std::nullopt) == 20);
@@ -100,7 +101,8 @@ TEST_CASE("new connections count between the samples at or before each bound", "
   CHECK(v.observed == "10 new connections");
 }
 
-TEST_CASE("spread compares the busiest and the idlest backend in the window", "[expect]") {
+TEST_CASE("spread compares the busiest and the idlest backend in the window",
+          "[scenario][expect]") {
   auto r = traffic();
   auto e = windowed(expect_kind::spread, 0s, 10s);
   e.max_count = 1;
@@ -114,7 +116,8 @@ TEST_CASE("spread compares the busiest and the idlest backend in the window", "[
   CHECK(v.observed == "20 (c 40, a 20)");
 }
 
-TEST_CASE("share is the backend's part of all new connections in the window", "[expect]") {
+TEST_CASE("share is the backend's part of all new connections in the window",
+          "[scenario][expect]") {
   auto r = traffic();
   auto e = windowed(expect_kind::share, 10s, std::nullopt);
   e.backend = "a";
@@ -138,7 +141,7 @@ TEST_CASE("share is the backend's part of all new connections in the window", "[
   CHECK_FALSE(check(e, r).passed);
 }
 
-TEST_CASE("a window without connections has no share and fails", "[expect]") {
+TEST_CASE("a window without connections has no share and fails", "[scenario][expect]") {
   auto r = traffic();
   r.samples.push_back(totals(25s, {{"a", 20}, {"b", 40}, {"c", 40}}));
   auto e = windowed(expect_kind::share, 20s, 25s);
@@ -149,7 +152,8 @@ TEST_CASE("a window without connections has no share and fails", "[expect]") {
   CHECK_FALSE(check(e, run_record{}).passed);
 }
 
-TEST_CASE("failure ratio counts failures by type and reason over clients started", "[expect]") {
+TEST_CASE("failure ratio counts failures by type and reason over clients started",
+          "[scenario][expect]") {
   run_record r;
   r.clients["real"].started = 100;
   r.clients["real"].failed = {{"reset", 3}, {"timed_out", 2}};
@@ -178,7 +182,8 @@ TEST_CASE("failure ratio counts failures by type and reason over clients started
   CHECK(v.observed == "no clients");
 }
 
-TEST_CASE("latency compares the recorded percentile, the worst type for all", "[expect]") {
+TEST_CASE("latency compares the recorded percentile, the worst type for all",
+          "[scenario][expect]") {
   run_record r;
   r.clients["real"].latency = {{50, 20ms}, {99, 1500ms}, {100, 3s}};
   r.clients["stream"].latency = {{99, 2500ms}};
@@ -204,7 +209,7 @@ TEST_CASE("latency compares the recorded percentile, the worst type for all", "[
   CHECK(v.observed == "no requests");
 }
 
-TEST_CASE("refused at least reads the last sample", "[expect]") {
+TEST_CASE("refused at least reads the last sample", "[scenario][expect]") {
   auto r = traffic();
   r.samples[2].refused["b"] = 9;
   r.samples.back().refused["b"] = 4;
@@ -224,7 +229,7 @@ TEST_CASE("refused at least reads the last sample", "[expect]") {
   CHECK(check(e, r).observed == "0 refused");
 }
 
-TEST_CASE("check all judges every expectation in order with its text", "[expect]") {
+TEST_CASE("check all judges every expectation in order with its text", "[scenario][expect]") {
   scenario s;
   auto down = health("a", false, 1s, 0s);
   down.text = "{backend: a, health: down, within: 1s}";
