@@ -110,6 +110,16 @@ enum class expect_kind {
   refused_at_least,  ///< `backend` refused at capacity at least `max_count` connections
 };
 
+/// Returns the YAML key that names an expectation kind, e.g. "health", "failures".
+std::string to_string(expect_kind kind);
+
+/// The client types a mix may name, in the order the spawner draws them.
+const std::vector<std::string>& client_types();
+
+/// The reasons a client can fail for: refused, reset, timed_out, closed_by_peer,
+/// error_reply. The one list the loader, the clients and the report share.
+const std::vector<std::string>& failure_reasons();
+
 /// One check that decides the exit code.
 struct expectation {
   expect_kind kind = expect_kind::health;
