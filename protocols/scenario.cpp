@@ -56,8 +56,9 @@ const std::vector<std::string>& client_types() {
 }
 
 const std::vector<std::string>& failure_reasons() {
-  static const std::vector<std::string> reasons{"refused", "reset", "timed_out", "closed_by_peer",
-                                                "error_reply"};
+  // The failing ways a client can end (protocols/client_messages.hpp, client_end).
+  static const std::vector<std::string> reasons{"refused",        "reset",        "timed_out",
+                                                "closed_by_peer", "err_received", "bad_reply"};
   return reasons;
 }
 

@@ -117,7 +117,7 @@ std::string to_string(expect_kind kind);
 const std::vector<std::string>& client_types();
 
 /// The reasons a client can fail for: refused, reset, timed_out, closed_by_peer,
-/// error_reply. The one list the loader, the clients and the report share.
+/// err_received, bad_reply (client_end). The one list the loader and the report share.
 const std::vector<std::string>& failure_reasons();
 
 /// One check that decides the exit code.

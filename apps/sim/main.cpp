@@ -1,67 +1,196 @@
-// `sim`: runs l4sim topologies in one process. For now `sim demo` starts the three-backend
-// topology of the original tool, and stops by itself.
+// `sim`: runs l4sim scenarios in one process: `sim run NAME`, `sim list`, `sim show NAME`,
+// `sim validate FILE...`.
 
-#include <vector>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
 
-#include "actors/backend_server.hpp"
+#include "actors/client_stats.hpp"
+#include "actors/director.hpp"
 #include "actors/net.hpp"
 #include "actors/system.hpp"
 #include "apps/common/signals.hpp"
+#include "apps/sim/live_view.hpp"
+#include "apps/sim/report.hpp"
+#include "protocols/scenario_loader.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
 
 namespace {
 
-int run_demo(protocols::duration duration, apps::signal_guard& signals) {
+/// Where named scenarios live: --scenarios, then $L4SIM_SCENARIOS, then ./scenarios, then
+/// the source tree this binary was built from.
+std::string scenarios_dir(const std::string& flag) {
+  if (!flag.empty()) {
+    return flag;
+  }
+  if (auto* env = std::getenv("L4SIM_SCENARIOS"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (std::filesystem::is_directory("scenarios")) {
+    return "scenarios";
+  }
+  return L4SIM_SCENARIO_DIR;
+}
+
+struct run_options {
+  std::string target;
+  std::string dir;
+  std::optional<uint64_t> seed;
+  std::string duration;
+  double time_scale = 1;
+  std::string report;
+  bool quiet = false;
+  bool json = false;
+  bool verbose = false;
+};
+
+int run(const run_options& opts, apps::signal_guard& signals) {
+  auto loaded = protocols::find_scenario(opts.target, opts.dir);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "{}\n", loaded.error_text());
+    return 2;
+  }
+  auto scn = *loaded.value;
+  if (opts.seed) {
+    scn.seed = *opts.seed;
+  }
+  if (!opts.duration.empty()) {
+    auto d = protocols::parse_duration(opts.duration, 1s);
+    if (!d || d->count() <= 0) {
+      fmt::print(stderr, "sim: --duration: \"{}\" is not a duration (e.g. 20s)\n", opts.duration);
+      return 2;
+    }
+    scn.length = *d;
+  }
+  if (!(opts.time_scale > 0) || opts.time_scale > 100) {
+    fmt::print(stderr, "sim: --time-scale must be in (0, 100]\n");
+    return 2;
+  }
+  auto mode = opts.json    ? apps::view_mode::json
+              : opts.quiet ? apps::view_mode::quiet
+                           : apps::view_mode::live;
+  if (mode == apps::view_mode::live) {
+    fmt::print("l4sim: {} — {}\n", scn.name, scn.description);
+    std::fflush(stdout);
+  }
   caf::actor_system_config sys_cfg;
   actors::configure_system(sys_cfg);
   caf::actor_system sys{sys_cfg};
-  struct spec {
-    const char* id;
-    std::chrono::milliseconds delay;
-    uint32_t max_conns;
-  };
-  std::vector<actors::backend_handle> backends;
-  for (auto s :
-       {spec{"server-1", 0ms, 100}, spec{"server-2", 150ms, 100}, spec{"server-3", 500ms, 50}}) {
-    actors::backend_config cfg;
-    cfg.id = s.id;
-    cfg.delay = s.delay;
-    cfg.max_conns = s.max_conns;
-    cfg.idle_timeout = 30s;
-    cfg.stats_interval = 1s;
-    auto b = actors::spawn_backend(sys, cfg);
-    if (!b) {
-      fmt::print(stderr, "sim: {}\n", actors::describe(b.error()));
+  caf::scoped_actor self{sys};
+  actors::director_config dcfg;
+  dcfg.scn = scn;
+  dcfg.time_scale = opts.time_scale;
+  dcfg.observer = caf::actor{self};
+  dcfg.verbose = opts.verbose;
+  auto director = actors::spawn_director(sys, dcfg);
+  apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
+  std::optional<actors::director_done> done;
+  // Generous: the run itself, plus the clients' finish grace and set-up.
+  auto deadline =
+      std::chrono::steady_clock::now() + actors::scaled(scn.length, opts.time_scale) + 60s;
+  bool interrupted = false;
+  while (!done) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      fmt::print(stderr, "sim: the run did not end in time\n");
+      self->send_exit(director, caf::exit_reason::user_shutdown);
       return 1;
     }
-    backends.push_back(*b);
+    if (!interrupted && signals.wait(0ns) != 0) {
+      // Ctrl-C: end the run now and judge what was recorded.
+      interrupted = true;
+      self->send(director, caf::close_atom_v);
+    }
+    self->receive([&](actors::director_note& n) { view.on_note(n); },
+                  [&](actors::director_frame& f) { view.on_frame(f); },
+                  [&](actors::director_done& d) { done = std::move(d); },
+                  caf::after(std::chrono::milliseconds{200}) >> [] {});
   }
-  for (auto& b : backends) {
-    actors::log_line(
-        fmt::format("demo: backend on 127.0.0.1:{} (try: nc 127.0.0.1 {})", b.port, b.port));
+  view.close();
+  if (!done->error.empty()) {
+    fmt::print(stderr, "sim: {}: {}\n", scn.name, done->error);
+    return 1;
   }
-  signals.wait(duration);
-  caf::scoped_actor self{sys};
-  for (auto& b : backends) {
-    self->request(b.actor, 5s, caf::get_atom_v, stats_atom_v)
-        .receive(
-            [](const protocols::backend_stats& st) {
-              actors::log_line("final " + actors::format_backend_stats(st));
-            },
-            [](const caf::error& err) {
-              actors::log_line("stats unavailable: " + actors::describe(err));
-            });
-    self->send_exit(b.actor, caf::exit_reason::user_shutdown);
+  apps::run_summary summary{scn, opts.time_scale, *done};
+  if (mode == apps::view_mode::json) {
+    fmt::print("{}\n", apps::report_json(summary).dump(2));
+  } else {
+    fmt::print("\n{}\n\n{}\n", actors::format_client_table(done->clients),
+               apps::format_verdicts(done->verdicts));
+  }
+  if (!opts.report.empty()) {
+    auto err = apps::write_report(opts.report, summary);
+    if (!err.empty()) {
+      fmt::print(stderr, "sim: report: {}\n", err);
+      return 1;
+    }
+    if (mode != apps::view_mode::json) {
+      fmt::print("report: {}/report.json, timeseries.csv, chart.png\n", opts.report);
+    }
+  }
+  for (auto& v : done->verdicts) {
+    if (!v.passed) {
+      return 1;
+    }
   }
   return 0;
+}
+
+int list(const std::string& dir) {
+  auto all = protocols::list_scenarios(dir);
+  if (all.empty()) {
+    fmt::print(stderr, "sim: no scenarios in {}\n", dir);
+    return 1;
+  }
+  size_t width = 0;
+  for (auto& s : all) {
+    width = std::max(width, s.name.size());
+  }
+  for (auto& s : all) {
+    fmt::print("{:<{}}  {}\n", s.name, width, s.description);
+  }
+  return 0;
+}
+
+int show(const std::string& target, const std::string& dir) {
+  auto loaded = protocols::find_scenario(target, dir);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "{}\n", loaded.error_text());
+    return 2;
+  }
+  std::ifstream in{loaded.value->file};
+  std::stringstream text;
+  text << in.rdbuf();
+  fmt::print("# {}\n{}", loaded.value->file, text.str());
+  return 0;
+}
+
+int validate(const std::vector<std::string>& files) {
+  int rc = 0;
+  for (auto& f : files) {
+    auto loaded = protocols::load_scenario_file(f);
+    if (loaded.ok()) {
+      fmt::print("{}: ok ({} backends, {} events, {} expectations)\n", f,
+                 loaded.value->backends.size(), loaded.value->timeline.size(),
+                 loaded.value->expect.size());
+    } else {
+      fmt::print(stderr, "{}\n", loaded.error_text());
+      rc = 2;
+    }
+  }
+  return rc;
 }
 
 }  // namespace
@@ -69,16 +198,39 @@ int run_demo(protocols::duration duration, apps::signal_guard& signals) {
 int main(int argc, char** argv) {
   CLI::App app{"l4sim: simulate Layer-4 load balancing with real TCP", "sim"};
   app.require_subcommand(1);
-  std::string duration_text = "5s";
-  auto* demo = app.add_subcommand("demo", "start three backends, log their stats, stop");
-  demo->add_option("--duration", duration_text, "how long to run (e.g. 5s)");
+  std::string dir_flag;
+  app.add_option("--scenarios", dir_flag, "folder of named scenarios");
+  run_options opts;
+  auto* run_cmd = app.add_subcommand("run", "play a scenario, show it live, judge it");
+  run_cmd->add_option("scenario", opts.target, "scenario NAME or FILE")->required();
+  run_cmd->add_option("--seed", opts.seed, "override the scenario's seed");
+  run_cmd->add_option("--duration", opts.duration, "override the scenario's duration (e.g. 20s)");
+  run_cmd->add_option("--time-scale", opts.time_scale,
+                      "real time per scenario time: 0.1 runs ten times faster");
+  run_cmd->add_option("--report", opts.report, "write report.json, timeseries.csv, chart.png here");
+  auto* quiet = run_cmd->add_flag("--quiet", opts.quiet, "print only the final tables");
+  run_cmd->add_flag("--json", opts.json, "print only the JSON report")->excludes(quiet);
+  run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
+  auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
+  std::string show_target;
+  auto* show_cmd = app.add_subcommand("show", "print a scenario file");
+  show_cmd->add_option("scenario", show_target, "scenario NAME or FILE")->required();
+  std::vector<std::string> files;
+  auto* validate_cmd = app.add_subcommand("validate", "check scenario files without running");
+  validate_cmd->add_option("files", files, "scenario files")->required();
   CLI11_PARSE(app, argc, argv);
-  auto duration = protocols::parse_duration(duration_text, 1s);
-  if (!duration) {
-    fmt::print(stderr, "sim: --duration: \"{}\" is not a duration\n", duration_text);
-    return 2;
+  auto dir = scenarios_dir(dir_flag);
+  if (*list_cmd) {
+    return list(dir);
   }
+  if (*show_cmd) {
+    return show(show_target, dir);
+  }
+  if (*validate_cmd) {
+    return validate(files);
+  }
+  opts.dir = dir;
   actors::raise_open_file_limit();
   apps::signal_guard signals;
-  return run_demo(*duration, signals);
+  return run(opts, signals);
 }

@@ -1,0 +1,335 @@
+#include "actors/director.hpp"
+
+#include <fmt/format.h>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/backend_server.hpp"
+#include "actors/balancer.hpp"
+#include "actors/scenario_topology.hpp"
+#include "actors/spawner.hpp"
+#include "actors/system.hpp"
+#include "protocols/expectations.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+using protocols::event_kind;
+using protocols::run_record;
+using clock_type = std::chrono::steady_clock;
+
+/// A backend the director started.
+struct live_backend {
+  std::string id;
+  backend_handle handle;
+};
+
+struct director_state {
+  director_config cfg;
+  std::vector<live_backend> backends;
+  balancer_handle lb;
+  spawner_actor spawner;
+  clock_type::time_point start;
+  run_record record;
+  std::vector<director_note> notes;
+  protocols::client_stats clients;
+  bool ending = false;
+  std::shared_ptr<std::vector<caf::actor>> owned = std::make_shared<std::vector<caf::actor>>();
+
+  live_backend* find(const std::string& id) {
+    for (auto& b : backends) {
+      if (b.id == id) {
+        return &b;
+      }
+    }
+    return nullptr;
+  }
+
+  protocols::duration now() const {
+    auto real = std::chrono::duration_cast<protocols::duration>(clock_type::now() - start);
+    return protocols::duration{static_cast<int64_t>(real.count() / cfg.time_scale)};
+  }
+};
+
+using director_actor = caf::stateful_actor<director_state>;
+
+void note(director_actor* self, std::string text) {
+  auto& st = self->state;
+  director_note n{st.now(), std::move(text)};
+  st.notes.push_back(n);
+  self->send(st.cfg.observer, std::move(n));
+}
+
+/// Collects one sample: picker, spawner and every backend answer, then `done` runs.
+void take_sample(director_actor* self,
+                 std::function<void(run_record::sample, protocols::client_stats)> done) {
+  struct partial {
+    run_record::sample sample;
+    protocols::client_stats clients;
+    size_t outstanding = 0;
+    std::function<void(run_record::sample, protocols::client_stats)> done;
+    void settle() {
+      if (--outstanding == 0) {
+        done(std::move(sample), std::move(clients));
+      }
+    }
+  };
+  auto& st = self->state;
+  auto p = std::make_shared<partial>();
+  p->done = std::move(done);
+  p->sample.at = st.now();
+  p->outstanding = 2 + st.backends.size();
+  auto deadline = std::chrono::seconds{5};
+  self->request(st.lb.picker, deadline, caf::get_atom_v, stats_atom_v)
+      .then(
+          [p](const protocols::balancer_stats& bs) {
+            for (auto& row : bs.backends) {
+              p->sample.total[row.id] = row.total;
+              p->sample.active[row.id] = row.active;
+              p->sample.healthy[row.id] = row.healthy;
+              p->sample.bytes[row.id] = row.bytes_in + row.bytes_out;
+            }
+            p->settle();
+          },
+          [p](const caf::error&) { p->settle(); });
+  self->request(st.spawner, deadline, caf::get_atom_v, stats_atom_v)
+      .then(
+          [p](const protocols::client_stats& cs) {
+            p->clients = cs;
+            auto& s = p->sample;
+            for (auto& row : cs.rows) {
+              s.clients_started += row.started;
+              s.clients_active += row.active;
+              for (auto end : {protocols::client_end::completed, protocols::client_end::stopped}) {
+                s.clients_completed += row.ended(end);
+              }
+              for (size_t i = 0; i < protocols::client_end_count; ++i) {
+                if (protocols::is_failure(static_cast<protocols::client_end>(i))) {
+                  s.clients_failed += row.ends[i];
+                }
+              }
+            }
+            p->settle();
+          },
+          [p](const caf::error&) { p->settle(); });
+  for (auto& b : st.backends) {
+    self->request(b.handle.actor, deadline, caf::get_atom_v, stats_atom_v)
+        .then(
+            [p, id = b.id](const protocols::backend_stats& bs) {
+              p->sample.refused[id] = bs.refused;
+              p->settle();
+            },
+            [p](const caf::error&) { p->settle(); });
+  }
+}
+
+void schedule_tick(director_actor* self) {
+  self->delayed_send(self, self->state.cfg.sample_period, caf::tick_atom_v);
+}
+
+void on_tick(director_actor* self) {
+  if (self->state.ending) {
+    return;
+  }
+  take_sample(self, [self](run_record::sample s, protocols::client_stats cs) {
+    auto& st = self->state;
+    st.record.samples.push_back(s);
+    st.clients = cs;
+    self->send(st.cfg.observer, director_frame{std::move(s), std::move(cs)});
+  });
+  schedule_tick(self);
+}
+
+void fire(director_actor* self, const protocols::timeline_event& ev) {
+  auto& st = self->state;
+  auto scale = st.cfg.time_scale;
+  auto text = describe_event(ev);
+  note(self, text);
+  if (ev.kind == event_kind::add_backend) {
+    auto spec = ev.new_backend;
+    auto b = spawn_backend(self->system(), backend_config_for(spec, scale, st.cfg.verbose));
+    if (!b) {
+      note(self, fmt::format("add_backend {} failed: {}", spec.id, describe(b.error())));
+      return;
+    }
+    st.backends.push_back({spec.id, *b});
+    st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
+    auto be = backend_spec_for(spec, b->port);
+    self->send(st.lb.picker, caf::add_atom_v, be);
+    self->send(st.lb.health, caf::add_atom_v, be);
+    return;
+  }
+  if (ev.kind == event_kind::set_algorithm) {
+    self->request(st.lb.picker, std::chrono::seconds{5}, caf::put_atom_v, algo_atom_v,
+                  ev.text_value)
+        .then([](const std::string&) {},
+              [self](const caf::error& err) { note(self, "set_algorithm: " + describe(err)); });
+    return;
+  }
+  if (ev.kind == event_kind::set_rate) {
+    self->send(st.spawner, caf::put_atom_v, rate_atom_v, ev.rate_value / scale);
+    return;
+  }
+  if (ev.kind == event_kind::set_mix) {
+    self->send(st.spawner, caf::put_atom_v, mix_atom_v, client_mix_for(ev.mix_value));
+    return;
+  }
+  auto* b = st.find(ev.backend);
+  if (b == nullptr) {
+    note(self, fmt::format("no backend {} (already removed?)", ev.backend));
+    return;
+  }
+  auto& actor = b->handle.actor;
+  switch (ev.kind) {
+    case event_kind::kill:
+      self->send(actor, kill_atom_v);
+      break;
+    case event_kind::restart:
+      self->request(actor, std::chrono::seconds{5}, restart_atom_v)
+          .then([](uint16_t) {},
+                [self](const caf::error& err) { note(self, "restart: " + describe(err)); });
+      break;
+    case event_kind::set_delay:
+      self->send(actor, caf::put_atom_v, delay_atom_v, scaled(ev.duration_value, scale));
+      break;
+    case event_kind::set_hang:
+      self->send(actor, caf::put_atom_v, hang_atom_v, scaled(ev.duration_value, scale));
+      break;
+    case event_kind::set_max_conns:
+      self->send(actor, caf::put_atom_v, max_conns_atom_v, static_cast<uint32_t>(ev.number_value));
+      break;
+    case event_kind::set_chaos:
+      self->send(actor, caf::put_atom_v, chaos_atom_v, static_cast<uint32_t>(ev.number_value));
+      break;
+    case event_kind::remove_backend:
+      self->send(st.lb.picker, caf::delete_atom_v, b->id);
+      self->send(st.lb.health, caf::delete_atom_v, b->id);
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      st.backends.erase(st.backends.begin() + (b - st.backends.data()));
+      break;
+    default:
+      break;
+  }
+}
+
+void stop_everything(director_actor* self) {
+  auto& st = self->state;
+  st.lb.stop();
+  if (st.spawner) {
+    self->send_exit(st.spawner, caf::exit_reason::user_shutdown);
+  }
+  for (auto& b : st.backends) {
+    self->send_exit(b.handle.actor, caf::exit_reason::user_shutdown);
+  }
+}
+
+void finish(director_actor* self) {
+  auto& st = self->state;
+  st.ending = true;
+  note(self, "end of run: stopping the clients");
+  auto grace = std::chrono::seconds{30};
+  self->request(st.spawner, grace, finish_atom_v)
+      .then(
+          [self](const protocols::client_stats& cs) {
+            self->state.clients = cs;
+            take_sample(self, [self](run_record::sample s, protocols::client_stats) {
+              auto& st = self->state;
+              st.record.samples.push_back(std::move(s));
+              st.record.ended = st.cfg.scn.length;
+              st.record.clients = client_outcomes(st.clients, st.cfg.time_scale);
+              director_done done;
+              done.record = st.record;
+              done.verdicts = protocols::check_all(st.cfg.scn, st.record);
+              done.notes = st.notes;
+              done.clients = st.clients;
+              self->send(st.cfg.observer, std::move(done));
+              stop_everything(self);
+              self->quit();
+            });
+          },
+          [self](const caf::error& err) {
+            director_done done;
+            done.error = "the clients did not stop: " + describe(err);
+            self->send(self->state.cfg.observer, std::move(done));
+            stop_everything(self);
+            self->quit();
+          });
+}
+
+caf::behavior director_impl(director_actor* self, director_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  auto built = build_topology(self->system(), st.cfg.scn, st.cfg.time_scale, st.cfg.verbose);
+  if (!built) {
+    director_done done;
+    done.error = describe(built.error());
+    self->send(st.cfg.observer, std::move(done));
+    self->quit();
+    return {};
+  }
+  for (auto& [id, handle] : built->backends) {
+    st.backends.push_back({id, handle});
+    st.owned->push_back(caf::actor_cast<caf::actor>(handle.actor));
+  }
+  st.lb = built->lb;
+  st.spawner = built->spawner;
+  for (auto x :
+       {caf::actor_cast<caf::actor>(st.lb.listener), caf::actor_cast<caf::actor>(st.lb.picker),
+        caf::actor_cast<caf::actor>(st.lb.health), caf::actor_cast<caf::actor>(st.lb.dialer),
+        st.lb.reporter, caf::actor_cast<caf::actor>(st.spawner)}) {
+    if (x) {
+      st.owned->push_back(x);
+    }
+  }
+  st.start = clock_type::now();
+  self->send(st.lb.health, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
+  note(self, built->summary);
+  for (size_t i = 0; i < st.cfg.scn.timeline.size(); ++i) {
+    self->delayed_send(self, scaled(st.cfg.scn.timeline[i].at, st.cfg.time_scale),
+                       caf::update_atom_v, static_cast<uint64_t>(i));
+  }
+  self->delayed_send(self, scaled(st.cfg.scn.length, st.cfg.time_scale), caf::close_atom_v);
+  schedule_tick(self);
+  // Whatever ends the director also ends what it built, or the actor system would wait on
+  // it forever.
+  self->attach_functor([owned = st.owned] {
+    for (auto& x : *owned) {
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    }
+  });
+  return {
+      [self](caf::tick_atom) { on_tick(self); },
+      [self](caf::update_atom, uint64_t index) {
+        auto& st = self->state;
+        if (!st.ending && index < st.cfg.scn.timeline.size()) {
+          fire(self, st.cfg.scn.timeline[index]);
+        }
+      },
+      [self](const protocols::backend_health_changed& msg) {
+        auto& st = self->state;
+        st.record.health.push_back({st.now(), msg.backend_id, msg.healthy});
+        note(self,
+             fmt::format("[health] backend {}  {}", msg.backend_id, msg.healthy ? "UP" : "DOWN"));
+      },
+      [self](caf::close_atom) {
+        if (!self->state.ending) {
+          finish(self);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::timespan scaled(protocols::duration d, double time_scale) {
+  return caf::timespan{static_cast<int64_t>(static_cast<double>(d.count()) * time_scale)};
+}
+
+caf::actor spawn_director(caf::actor_system& sys, director_config cfg) {
+  return sys.spawn(director_impl, std::move(cfg));
+}
+
+}  // namespace l4sim::actors

@@ -1,0 +1,66 @@
+#pragma once
+
+// The director: plays one scenario in this process. It builds the topology (backends,
+// balancer with its health monitor, client spawner) on 127.0.0.1, fires the timeline's
+// events as typed messages to the actors concerned, samples every counter, records health
+// transitions, and at the end stops the clients, judges the expectations and reports.
+//
+// In: the scenario (at spawn). Out, to its observer: `director_note` (a timeline event or
+// health transition as it happens), `director_frame` (a sample), and finally
+// `director_done` (record and verdicts, or an error). It owns what it built and stops it
+// all before it quits.
+
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include "protocols/client_messages.hpp"
+#include "protocols/scenario.hpp"
+
+namespace l4sim::actors {
+
+/// How to play a scenario.
+struct director_config {
+  protocols::scenario scn;
+  double time_scale = 1;  ///< real time = scenario time x scale
+  caf::timespan sample_period = std::chrono::milliseconds{100};  ///< real time
+  caf::actor observer;   ///< receives notes, frames and done
+  bool verbose = false;  ///< let the components log too
+};
+
+/// Something that happened, for the live view.
+struct director_note {
+  protocols::duration at{0};  ///< scenario time
+  std::string text;
+};
+
+/// A sample of every counter, for the live view.
+struct director_frame {
+  protocols::run_record::sample sample;
+  protocols::client_stats clients;
+};
+
+/// The end of a run.
+struct director_done {
+  std::string error;  ///< set when the topology could not be built
+  protocols::run_record record;
+  std::vector<protocols::verdict> verdicts;
+  std::vector<director_note> notes;  ///< every note of the run, in order
+  protocols::client_stats clients;   ///< final per-type table
+};
+
+/// Spawns a director that starts playing at once.
+caf::actor spawn_director(caf::actor_system& sys, director_config cfg);
+
+/// Scales a scenario duration to real time.
+caf::timespan scaled(protocols::duration d, double time_scale);
+
+}  // namespace l4sim::actors
+
+// Director updates stay inside the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::director_note)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::director_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::director_done)
