@@ -45,6 +45,23 @@ std::string scenarios_dir(const std::string& flag) {
   return L4SIM_SCENARIO_DIR;
 }
 
+/// Shows the spawner's real-time table in scenario time, like every other figure of a run.
+protocols::client_stats in_scenario_time(protocols::client_stats st, double scale) {
+  auto unscale = [&](caf::timespan t) {
+    return caf::timespan{static_cast<int64_t>(static_cast<double>(t.count()) / scale)};
+  };
+  st.elapsed = unscale(st.elapsed);
+  st.rate *= scale;
+  for (auto& row : st.rows) {
+    row.p50 = unscale(row.p50);
+    row.p90 = unscale(row.p90);
+    row.p99 = unscale(row.p99);
+    row.max = unscale(row.max);
+    row.connect_p50 = unscale(row.connect_p50);
+  }
+  return st;
+}
+
 struct run_options {
   std::string target;
   std::string dir;
@@ -127,7 +144,8 @@ int run(const run_options& opts, apps::signal_guard& signals) {
   if (mode == apps::view_mode::json) {
     fmt::print("{}\n", apps::report_json(summary).dump(2));
   } else {
-    fmt::print("\n{}\n\n{}\n", actors::format_client_table(done->clients),
+    fmt::print("\n{}\n\n{}\n",
+               actors::format_client_table(in_scenario_time(done->clients, opts.time_scale)),
                apps::format_verdicts(done->verdicts));
   }
   if (!opts.report.empty()) {
