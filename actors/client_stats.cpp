@@ -43,8 +43,20 @@ client_type_row sum_rows(const std::vector<client_type_row>& rows) {
   return total;
 }
 
+/// A latency in at most 7 characters so table columns stay aligned: 613us, 5.21ms, 153.3ms,
+/// 1.25s.
 std::string ms(caf::timespan d) {
-  return protocols::format_duration(std::chrono::duration_cast<std::chrono::microseconds>(d));
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  if (us < 1000) {
+    return fmt::format("{}us", us);
+  }
+  if (us < 10'000) {
+    return fmt::format("{:.2f}ms", static_cast<double>(us) / 1e3);
+  }
+  if (us < 1'000'000) {
+    return fmt::format("{:.1f}ms", static_cast<double>(us) / 1e3);
+  }
+  return fmt::format("{:.2f}s", static_cast<double>(us) / 1e6);
 }
 
 }  // namespace

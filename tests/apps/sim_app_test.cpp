@@ -88,6 +88,22 @@ TEST_CASE("sim run algorithm-switch passes time-scaled with its report", "[sim-a
   run_shipped("algorithm-switch");
 }
 
+TEST_CASE("sim run plays every kind of timeline event", "[sim-app]") {
+  // add/remove a backend, set delay, hang, chaos, max_conns, algorithm, rate and mix.
+  auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";
+  child_process sim{{app_path("sim"), "run", file, "--time-scale", "0.2"}};
+  auto rc = sim.wait_exit(std::chrono::seconds{90});
+  INFO(sim.output());
+  CHECK(rc == 0);
+  auto out = sim.output();
+  for (auto event : {"set_delay server-3 50ms", "set_hang server-3 100ms", "set_chaos server-3 10%",
+                     "set_max_conns server-3 50", "add_backend server-4", "remove_backend server-2",
+                     "set_algorithm lc", "set_rate 8/s", "set_mix real=100"}) {
+    CHECK_THAT(out, Catch::Contains(event));
+  }
+  CHECK_THAT(out, Catch::Contains("verdict: PASS (4/4 expectations met)"));
+}
+
 TEST_CASE("sim run exits 1 when an expectation fails", "[sim-app]") {
   temp_dir dir;
   std::ofstream{dir.path / "never-down.yaml"} << R"(name: never-down
