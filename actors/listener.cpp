@@ -44,6 +44,13 @@ class listener : public caf::io::broker {
   }
 
  private:
+  void on_exit() override {
+    // Strong handles to the sessions and to the picker/dialer would keep this object and
+    // theirs alive after everything stopped.
+    sessions_.clear();
+    cfg_.sessions = session_deps{};
+  }
+
   listener_config cfg_;
   int fd_;
   caf::io::accept_handle doorman_;

@@ -29,6 +29,12 @@ class session : public caf::io::broker {
   }
 
  private:
+  void on_exit() override {
+    // Drop the strong handles so that no cycle outlives the session.
+    pump_.reset();
+    deps_ = session_deps{};
+  }
+
   void request_pick() {
     busy_ = true;
     request(deps_.picker, std::chrono::seconds{10}, pick_atom_v, tried_)

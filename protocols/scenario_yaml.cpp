@@ -182,7 +182,8 @@ map_reader::map_reader(error_sink& sink, const YAML::Node& node, std::string sec
   }
   is_map_ = true;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy: `it->first` lives in a proxy that dies with this statement.
+    YAML::Node key = it->first;
     if (!key.IsScalar()) {
       sink_.add(key, fmt::format("{}: keys must be plain names, got {}", section_, describe(key)));
       continue;

@@ -66,6 +66,9 @@ struct lb_fixture : test_system {
   }
 
   ~lb_fixture() {
+    // The test's sockets are closed by now; let their sessions finish before stopping, as
+    // CAF 0.17 cannot free a broker torn down with connections in flight at shutdown.
+    wait_until([&] { return sessions() == 0; }, std::chrono::seconds{5});
     lb.stop();
     for (auto& b : backends) {
       caf::anon_send_exit(b.actor, caf::exit_reason::user_shutdown);
@@ -99,6 +102,15 @@ struct lb_fixture : test_system {
         .receive([&](const protocols::backend_stats& st) { result = st; },
                  [&](const caf::error& err) { FAIL(actors::describe(err)); });
     return result;
+  }
+
+  /// Sessions alive in the listener.
+  uint64_t sessions() {
+    caf::scoped_actor self{*sys};
+    uint64_t n = 0;
+    self->request(lb.listener, patience, caf::get_atom_v, stats_atom_v)
+        .receive([&](uint64_t x) { n = x; }, [](const caf::error&) {});
+    return n;
   }
 
   /// Bytes buffered by the balancer over all its sessions now.
