@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/system.hpp"
 
@@ -25,6 +26,29 @@ caf::behavior stats_reporter(caf::event_based_actor* self, picker_actor picker, 
   };
 }
 
+balancer_control_actor::behavior_type control_impl(balancer_control_actor::pointer self,
+                                                   picker_actor picker, health_actor health) {
+  return {
+      [=](caf::get_atom, stats_atom) {
+        return self->delegate(picker, caf::get_atom_v, stats_atom_v);
+      },
+      [=](caf::put_atom, algo_atom, const std::string& name) {
+        return self->delegate(picker, caf::put_atom_v, algo_atom_v, name);
+      },
+      [=](caf::join_atom, caf::actor subscriber) {
+        self->send(picker, caf::join_atom_v, std::move(subscriber));
+      },
+      [=](caf::add_atom, const protocols::backend_spec& be) {
+        self->send(picker, caf::add_atom_v, be);
+        self->send(health, caf::add_atom_v, be);
+      },
+      [=](caf::delete_atom, const std::string& id) {
+        self->send(picker, caf::delete_atom_v, id);
+        self->send(health, caf::delete_atom_v, id);
+      },
+  };
+}
+
 }  // namespace
 
 void balancer_handle::stop() const {
@@ -33,6 +57,7 @@ void balancer_handle::stop() const {
   caf::anon_send_exit(health, reason);
   caf::anon_send_exit(picker, reason);
   caf::anon_send_exit(dialer, reason);
+  caf::anon_send_exit(control, reason);
   if (reporter) {
     caf::anon_send_exit(reporter, reason);
   }
@@ -59,6 +84,7 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   result.port = listener->port;
   cfg.health.log = cfg.log;
   result.health = spawn_health_monitor(sys, cfg.health, cfg.backends, result.picker, result.dialer);
+  result.control = sys.spawn(control_impl, result.picker, result.health);
   if (cfg.stats_interval.count() > 0) {
     result.reporter =
         sys.spawn(stats_reporter, result.picker, "[" + cfg.id + "]", cfg.stats_interval);

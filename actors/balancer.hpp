@@ -16,6 +16,16 @@
 
 namespace l4sim::actors {
 
+/// What a director or a remote `sim` may do with a running balancer: read its stats,
+/// switch its algorithm, follow its health transitions, add and remove backends. It
+/// forwards to the picker and the health monitor; the `lb` service publishes it.
+using balancer_control_actor =
+    caf::typed_actor<caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>,
+                     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
+                     caf::reacts_to<caf::join_atom, caf::actor>,
+                     caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+                     caf::reacts_to<caf::delete_atom, std::string>>;
+
 /// Everything that configures a balancer.
 struct balancer_config {
   std::string id = "lb";
@@ -39,6 +49,7 @@ struct balancer_handle {
   health_actor health;
   dialer_actor dialer;
   caf::actor reporter;  ///< invalid when the stats log is off
+  balancer_control_actor control;
 
   /// Stops accepting, closes every session and stops every actor.
   void stop() const;

@@ -83,7 +83,7 @@ void take_sample(director_actor* self,
   p->sample.at = st.now();
   p->outstanding = 2 + st.backends.size();
   auto deadline = std::chrono::seconds{5};
-  self->request(st.lb.picker, deadline, caf::get_atom_v, stats_atom_v)
+  self->request(st.lb.control, deadline, caf::get_atom_v, stats_atom_v)
       .then(
           [p](const protocols::balancer_stats& bs) {
             for (auto& row : bs.backends) {
@@ -158,12 +158,11 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
     st.backends.push_back({spec.id, *b});
     st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
     auto be = backend_spec_for(spec, b->port);
-    self->send(st.lb.picker, caf::add_atom_v, be);
-    self->send(st.lb.health, caf::add_atom_v, be);
+    self->send(st.lb.control, caf::add_atom_v, be);
     return;
   }
   if (ev.kind == event_kind::set_algorithm) {
-    self->request(st.lb.picker, std::chrono::seconds{5}, caf::put_atom_v, algo_atom_v,
+    self->request(st.lb.control, std::chrono::seconds{5}, caf::put_atom_v, algo_atom_v,
                   ev.text_value)
         .then([](const std::string&) {},
               [self](const caf::error& err) { note(self, "set_algorithm: " + describe(err)); });
@@ -205,8 +204,7 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
       self->send(actor, caf::put_atom_v, chaos_atom_v, static_cast<uint32_t>(ev.number_value));
       break;
     case event_kind::remove_backend:
-      self->send(st.lb.picker, caf::delete_atom_v, b->id);
-      self->send(st.lb.health, caf::delete_atom_v, b->id);
+      self->send(st.lb.control, caf::delete_atom_v, b->id);
       self->send_exit(actor, caf::exit_reason::user_shutdown);
       st.backends.erase(st.backends.begin() + (b - st.backends.data()));
       break;
@@ -285,7 +283,7 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
     }
   }
   st.start = clock_type::now();
-  self->send(st.lb.health, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
+  self->send(st.lb.control, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
   note(self, built->summary);
   for (size_t i = 0; i < st.cfg.scn.timeline.size(); ++i) {
     self->delayed_send(self, scaled(st.cfg.scn.timeline[i].at, st.cfg.time_scale),

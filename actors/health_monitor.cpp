@@ -23,7 +23,6 @@ struct probe_target {
 struct health_monitor_state {
   health_config cfg;
   std::vector<probe_target> targets;
-  std::vector<caf::actor> subscribers;
   picker_actor picker;
   dialer_actor dialer;
 };
@@ -46,11 +45,7 @@ void record(health_self self, const std::string& id, bool ok) {
   if (st.cfg.log) {
     log_line(fmt::format("[health] backend {}  {}", target.backend.id, *changed ? "UP" : "DOWN"));
   }
-  protocols::backend_health_changed msg{target.backend.id, *changed};
-  self->send(st.picker, msg);
-  for (auto& sub : st.subscribers) {
-    caf::anon_send(sub, msg);
-  }
+  self->send(st.picker, protocols::backend_health_changed{target.backend.id, *changed});
 }
 
 void probe_all(health_self self) {
@@ -91,9 +86,6 @@ health_actor::behavior_type health_impl(health_self self, health_config cfg,
       [self](caf::tick_atom) {
         probe_all(self);
         self->delayed_send(self, self->state.cfg.interval, caf::tick_atom_v);
-      },
-      [self](caf::join_atom, caf::actor subscriber) {
-        self->state.subscribers.push_back(std::move(subscriber));
       },
       [self](caf::add_atom, const protocols::backend_spec& be) {
         auto& st = self->state;

@@ -5,9 +5,8 @@
 // rise/fall state machine per backend (actors/health_state.hpp), pushes transitions to the
 // picker and logs `[health] backend server-1  DOWN` / `UP`.
 //
-// In: the start-up config, `probe_atom` (probe now), subscriptions, backends added and
-// removed. Out:
-// `backend_health_changed` to the picker and to subscribers. Links: none.
+// In: the start-up config, `probe_atom` (probe now), backends added and removed. Out:
+// `backend_health_changed` to the picker (which tells its subscribers). Links: none.
 
 #include <cstdint>
 #include <string>
@@ -25,7 +24,6 @@ namespace l4sim::actors {
 /// The health monitor's interface.
 using health_actor = caf::typed_actor<caf::reacts_to<probe_atom>,
                                       caf::reacts_to<caf::tick_atom>,  // its own schedule
-                                      caf::reacts_to<caf::join_atom, caf::actor>,
                                       caf::reacts_to<caf::add_atom, protocols::backend_spec>,
                                       caf::reacts_to<caf::delete_atom, std::string>>;
 
@@ -39,7 +37,7 @@ struct health_config {
 };
 
 /// Spawns a health monitor for the picker's backends; it probes at once, then every
-/// interval. `join_atom` with an actor subscribes it to `backend_health_changed`.
+/// interval; transitions go to the picker, which forwards them to its subscribers.
 health_actor spawn_health_monitor(caf::actor_system& sys, health_config cfg,
                                   std::vector<picker_backend> backends, picker_actor picker,
                                   dialer_actor dialer);

@@ -1,10 +1,12 @@
 #include "actors/picker.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/balancing.hpp"
@@ -23,6 +25,7 @@ struct picker_state {
   std::unique_ptr<balancing_policy> policy;
   protocols::balancer_stats stats;
   std::vector<candidate> scratch;
+  std::vector<caf::actor> subscribers;  // told of every health transition
 
   protocols::backend_row* find(const std::string& id) {
     for (auto& row : stats.backends) {
@@ -64,6 +67,12 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
     st.stats.backends.push_back(row);
   }
   st.cfg = std::move(cfg);
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& x) { return x.address() == msg.source; }),
+               subs.end());
+  });
   return {
       [self](pick_atom, const std::vector<std::string>& exclude) {
         return self->state.pick(exclude);
@@ -101,6 +110,13 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         if (auto* row = self->state.find(msg.backend_id)) {
           row->healthy = msg.healthy;
         }
+        for (auto& sub : self->state.subscribers) {
+          caf::anon_send(sub, msg);
+        }
+      },
+      [self](caf::join_atom, caf::actor subscriber) {
+        self->monitor(subscriber);
+        self->state.subscribers.push_back(std::move(subscriber));
       },
       [self](accepted_atom) { ++self->state.stats.accepted; },
       [self](caf::add_atom, const protocols::backend_spec& be) {
