@@ -76,7 +76,8 @@ class backend_server : public caf::io::broker {
             schedule_stats_log();
           }
         },
-        [this](caf::put_atom, delay_atom, caf::timespan value) {
+        [this](caf::put_atom, delay_atom, protocols::duration_value setting) {
+          auto value = setting.value;
           cfg_.delay = value;
           log("delay set to {}", protocols::format_duration(value));
         },
@@ -88,11 +89,13 @@ class backend_server : public caf::io::broker {
           cfg_.chaos_pct = std::min<uint32_t>(value, 100);
           log("chaos set to {}%", cfg_.chaos_pct);
         },
-        [this](caf::put_atom, hang_atom, caf::timespan value) {
+        [this](caf::put_atom, hang_atom, protocols::duration_value setting) {
+          auto value = setting.value;
           cfg_.hang = value;
           log("hang set to {}", protocols::format_duration(value));
         },
-        [this](caf::put_atom, caf::timeout_atom, caf::timespan value) {
+        [this](caf::put_atom, caf::timeout_atom, protocols::duration_value setting) {
+          auto value = setting.value;
           cfg_.idle_timeout = value;
           schedule_sweep();
           log("idle timeout set to {}", protocols::format_duration(value));

@@ -26,11 +26,11 @@ namespace l4sim::actors {
 
 /// The control interface of a backend server.
 using backend_actor =
-    caf::typed_actor<caf::reacts_to<caf::put_atom, delay_atom, caf::timespan>,
+    caf::typed_actor<caf::reacts_to<caf::put_atom, delay_atom, protocols::duration_value>,
                      caf::reacts_to<caf::put_atom, max_conns_atom, uint32_t>,
                      caf::reacts_to<caf::put_atom, chaos_atom, uint32_t>,
-                     caf::reacts_to<caf::put_atom, hang_atom, caf::timespan>,
-                     caf::reacts_to<caf::put_atom, caf::timeout_atom, caf::timespan>,
+                     caf::reacts_to<caf::put_atom, hang_atom, protocols::duration_value>,
+                     caf::reacts_to<caf::put_atom, caf::timeout_atom, protocols::duration_value>,
                      caf::reacts_to<kill_atom>, caf::replies_to<restart_atom>::with<uint16_t>,
                      caf::replies_to<caf::get_atom, stats_atom>::with<protocols::backend_stats>>;
 

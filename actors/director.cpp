@@ -192,10 +192,12 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
                 [self](const caf::error& err) { note(self, "restart: " + describe(err)); });
       break;
     case event_kind::set_delay:
-      self->send(actor, caf::put_atom_v, delay_atom_v, scaled(ev.duration_value, scale));
+      self->send(actor, caf::put_atom_v, delay_atom_v,
+                 protocols::duration_value{scaled(ev.duration_value, scale)});
       break;
     case event_kind::set_hang:
-      self->send(actor, caf::put_atom_v, hang_atom_v, scaled(ev.duration_value, scale));
+      self->send(actor, caf::put_atom_v, hang_atom_v,
+                 protocols::duration_value{scaled(ev.duration_value, scale)});
       break;
     case event_kind::set_max_conns:
       self->send(actor, caf::put_atom_v, max_conns_atom_v, static_cast<uint32_t>(ev.number_value));

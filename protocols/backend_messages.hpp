@@ -4,8 +4,21 @@
 #include <string>
 
 #include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
 
 namespace l4sim::protocols {
+
+/// A duration as a message element. CAF 0.17.6 loses a bare `caf::timespan` element on its
+/// way between processes (it arrives as 0; the same value inside a struct arrives intact),
+/// so control messages carry durations in this wrapper.
+struct duration_value {
+  caf::timespan value{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, duration_value& x) {
+  return f(caf::meta::type_name("duration_value"), x.value);
+}
 
 /// A snapshot of one backend server's counters.
 struct backend_stats {

@@ -14,6 +14,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(l4sim, caf::first_custom_type_id)
 
 // -- backend server ----------------------------------------------------------
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::backend_stats))
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::duration_value))
 
 CAF_ADD_ATOM(l4sim, l4sim, kill_atom, "kill")
 CAF_ADD_ATOM(l4sim, l4sim, restart_atom, "restart")

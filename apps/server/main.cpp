@@ -8,11 +8,21 @@
 #include "actors/backend_server.hpp"
 #include "actors/net.hpp"
 #include "actors/system.hpp"
+#include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/signals.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
+
+namespace {
+
+void self_exit(caf::actor_system& sys, const actors::backend_actor& backend) {
+  caf::scoped_actor self{sys};
+  self->send_exit(backend, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   apps::env_cli cli{"server", "l4sim backend server: answers REQ/PING/STREAM/SLOW lines."};
@@ -26,11 +36,15 @@ int main(int argc, char** argv) {
   cli.option("--hang-ms", "SERVER_HANG_MS", "hold on each connection's first reply, ms", "0");
   cli.option("--seed", "SERVER_SEED", "seed of the chaos draws", "1");
   cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
+  cli.option("--control", "SERVER_CONTROL_PORT",
+             "[host:]port for sim's remote control (127.0.0.1 unless a host is given; 0 picks)");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
   actors::backend_config cfg;
+  std::optional<protocols::endpoint> control;
   try {
+    control = cli.control_endpoint("SERVER_CONTROL_PORT");
     cfg.port = cli.port("SERVER_PORT", true);
     cfg.id = cli.text("SERVER_ID");
     cfg.host = cli.text("SERVER_HOST");
@@ -54,6 +68,16 @@ int main(int argc, char** argv) {
   if (!backend) {
     fmt::print(stderr, "server: [{}] {}\n", cfg.id, actors::describe(backend.error()));
     return 1;
+  }
+  if (control) {
+    auto port = apps::publish_control(sys, backend->actor, *control);
+    if (!port) {
+      fmt::print(stderr, "server: [{}] SERVER_CONTROL_PORT: cannot listen on {}: {}\n", cfg.id,
+                 protocols::to_string(*control), actors::describe(port.error()));
+      self_exit(sys, backend->actor);
+      return 1;
+    }
+    actors::log_line(fmt::format("[{}] control on {}:{}", cfg.id, control->host, *port));
   }
   actors::log_line(fmt::format("[{}] ready on port {}", cfg.id, backend->port));
   signals.wait();

@@ -134,7 +134,7 @@ TEST_CASE("backend delays replies without blocking other connections", "[backend
 
 TEST_CASE("backend applies a delay changed at run time", "[backend]") {
   backend_fixture fx{named("server-1")};
-  fx.tell(caf::put_atom_v, delay_atom_v, caf::timespan{std::chrono::milliseconds{300}});
+  fx.tell(caf::put_atom_v, delay_atom_v, protocols::duration_value{std::chrono::milliseconds{300}});
   auto c = fx.connect();
   auto start = test_clock::now();
   c.send("PING 1\n");
