@@ -21,16 +21,16 @@ using protocols::event_kind;
 using protocols::run_record;
 using clock_type = std::chrono::steady_clock;
 
-/// A backend the director started.
+/// A backend of the stage.
 struct live_backend {
   std::string id;
-  backend_handle handle;
+  backend_actor actor;
 };
 
 struct director_state {
   director_config cfg;
   std::vector<live_backend> backends;
-  balancer_handle lb;
+  balancer_control_actor lb;
   spawner_actor spawner;
   clock_type::time_point start;
   run_record record;
@@ -83,7 +83,7 @@ void take_sample(director_actor* self,
   p->sample.at = st.now();
   p->outstanding = 2 + st.backends.size();
   auto deadline = std::chrono::seconds{5};
-  self->request(st.lb.control, deadline, caf::get_atom_v, stats_atom_v)
+  self->request(st.lb, deadline, caf::get_atom_v, stats_atom_v)
       .then(
           [p](const protocols::balancer_stats& bs) {
             for (auto& row : bs.backends) {
@@ -116,7 +116,7 @@ void take_sample(director_actor* self,
           },
           [p](const caf::error&) { p->settle(); });
   for (auto& b : st.backends) {
-    self->request(b.handle.actor, deadline, caf::get_atom_v, stats_atom_v)
+    self->request(b.actor, deadline, caf::get_atom_v, stats_atom_v)
         .then(
             [p, id = b.id](const protocols::backend_stats& bs) {
               p->sample.refused[id] = bs.refused;
@@ -143,6 +143,36 @@ void on_tick(director_actor* self) {
   schedule_tick(self);
 }
 
+/// Kills or restarts a backend through the stage's hook on a thread of its own, since
+/// starting a process and connecting to it blocks.
+void run_process_hook(director_actor* self, const std::string& id, bool restart) {
+  auto hook = self->state.cfg.on.process_hook;
+  auto worker =
+      self->spawn<caf::detached>([hook, id, restart](caf::event_based_actor* w) -> caf::behavior {
+        return {
+            [=](caf::get_atom) -> caf::result<backend_actor> {
+              auto result = hook(id, restart);
+              w->quit();
+              if (!result) {
+                return result.error();
+              }
+              return *result;
+            },
+        };
+      });
+  self->request(worker, std::chrono::seconds{30}, caf::get_atom_v)
+      .then(
+          [self, id](backend_actor fresh) {
+            if (auto* b = self->state.find(id); b != nullptr && fresh) {
+              b->actor = std::move(fresh);
+            }
+          },
+          [self, id, restart](const caf::error& err) {
+            note(self,
+                 fmt::format("{} {} failed: {}", restart ? "restart" : "kill", id, describe(err)));
+          });
+}
+
 void fire(director_actor* self, const protocols::timeline_event& ev) {
   auto& st = self->state;
   auto scale = st.cfg.time_scale;
@@ -155,15 +185,14 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
       note(self, fmt::format("add_backend {} failed: {}", spec.id, describe(b.error())));
       return;
     }
-    st.backends.push_back({spec.id, *b});
+    st.backends.push_back({spec.id, b->actor});
     st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
     auto be = backend_spec_for(spec, b->port);
-    self->send(st.lb.control, caf::add_atom_v, be);
+    self->send(st.lb, caf::add_atom_v, be);
     return;
   }
   if (ev.kind == event_kind::set_algorithm) {
-    self->request(st.lb.control, std::chrono::seconds{5}, caf::put_atom_v, algo_atom_v,
-                  ev.text_value)
+    self->request(st.lb, std::chrono::seconds{5}, caf::put_atom_v, algo_atom_v, ev.text_value)
         .then([](const std::string&) {},
               [self](const caf::error& err) { note(self, "set_algorithm: " + describe(err)); });
     return;
@@ -181,7 +210,11 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
     note(self, fmt::format("no backend {} (already removed?)", ev.backend));
     return;
   }
-  auto& actor = b->handle.actor;
+  if (st.cfg.on.process_hook && (ev.kind == event_kind::kill || ev.kind == event_kind::restart)) {
+    run_process_hook(self, b->id, ev.kind == event_kind::restart);
+    return;
+  }
+  auto& actor = b->actor;
   switch (ev.kind) {
     case event_kind::kill:
       self->send(actor, kill_atom_v);
@@ -206,7 +239,7 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
       self->send(actor, caf::put_atom_v, chaos_atom_v, static_cast<uint32_t>(ev.number_value));
       break;
     case event_kind::remove_backend:
-      self->send(st.lb.control, caf::delete_atom_v, b->id);
+      self->send(st.lb, caf::delete_atom_v, b->id);
       self->send_exit(actor, caf::exit_reason::user_shutdown);
       st.backends.erase(st.backends.begin() + (b - st.backends.data()));
       break;
@@ -216,13 +249,8 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
 }
 
 void stop_everything(director_actor* self) {
-  auto& st = self->state;
-  st.lb.stop();
-  if (st.spawner) {
-    self->send_exit(st.spawner, caf::exit_reason::user_shutdown);
-  }
-  for (auto& b : st.backends) {
-    self->send_exit(b.handle.actor, caf::exit_reason::user_shutdown);
+  for (auto& x : *self->state.owned) {
+    self->send_exit(x, caf::exit_reason::user_shutdown);
   }
 }
 
@@ -262,31 +290,15 @@ void finish(director_actor* self) {
 caf::behavior director_impl(director_actor* self, director_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  auto built = build_topology(self->system(), st.cfg.scn, st.cfg.time_scale, st.cfg.verbose);
-  if (!built) {
-    director_done done;
-    done.error = describe(built.error());
-    self->send(st.cfg.observer, std::move(done));
-    self->quit();
-    return {};
+  for (auto& [id, actor] : st.cfg.on.backends) {
+    st.backends.push_back({id, actor});
   }
-  for (auto& [id, handle] : built->backends) {
-    st.backends.push_back({id, handle});
-    st.owned->push_back(caf::actor_cast<caf::actor>(handle.actor));
-  }
-  st.lb = built->lb;
-  st.spawner = built->spawner;
-  for (auto x :
-       {caf::actor_cast<caf::actor>(st.lb.listener), caf::actor_cast<caf::actor>(st.lb.picker),
-        caf::actor_cast<caf::actor>(st.lb.health), caf::actor_cast<caf::actor>(st.lb.dialer),
-        st.lb.reporter, caf::actor_cast<caf::actor>(st.spawner)}) {
-    if (x) {
-      st.owned->push_back(x);
-    }
-  }
+  st.lb = st.cfg.on.lb;
+  st.spawner = st.cfg.on.clients;
+  *st.owned = st.cfg.on.owned;
   st.start = clock_type::now();
-  self->send(st.lb.control, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
-  note(self, built->summary);
+  self->send(st.lb, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
+  note(self, st.cfg.on.summary);
   for (size_t i = 0; i < st.cfg.scn.timeline.size(); ++i) {
     self->delayed_send(self, scaled(st.cfg.scn.timeline[i].at, st.cfg.time_scale),
                        caf::update_atom_v, static_cast<uint64_t>(i));

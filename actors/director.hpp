@@ -10,21 +10,41 @@
 // `director_done` (record and verdicts, or an error). It owns what it built and stops it
 // all before it quits.
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/backend_server.hpp"
+#include "actors/balancer.hpp"
+#include "actors/spawner.hpp"
 #include "protocols/client_messages.hpp"
 #include "protocols/scenario.hpp"
 
 namespace l4sim::actors {
 
+/// The actors a scenario is played on, wherever they run: in this process, in service
+/// processes, or in containers (then the handles are proxies from CAF's middleman).
+struct stage {
+  std::vector<std::pair<std::string, backend_actor>> backends;  ///< by scenario id
+  balancer_control_actor lb;
+  spawner_actor clients;
+  std::vector<caf::actor> owned;  ///< local actors to stop when the run ends
+  std::string summary;            ///< one line: who listens where
+  /// Kills (`restart` false) or restarts a backend by other means than its control actor,
+  /// e.g. SIGKILL and a new process; returns the new control handle after a restart. Runs
+  /// on a thread of its own, so it may block. Unset: kill/restart are control messages.
+  std::function<caf::expected<backend_actor>(const std::string& id, bool restart)> process_hook;
+};
+
 /// How to play a scenario.
 struct director_config {
   protocols::scenario scn;
+  stage on;               ///< what to play it on
   double time_scale = 1;  ///< real time = scenario time x scale
   caf::timespan sample_period = std::chrono::milliseconds{100};  ///< real time
   caf::actor observer;   ///< receives notes, frames and done

@@ -43,10 +43,12 @@ void apply_params(protocols::client_profile& profile,
   }
 }
 
-spawner_config spawner_config_for(const protocols::scenario& scn, double scale,
-                                  const balancer_handle& lb, bool verbose) {
+}  // namespace
+
+spawner_config spawner_config_for(const protocols::scenario& scn, double scale, uint16_t port,
+                                  const dialer_actor& dialer, bool verbose) {
   spawner_config cfg;
-  cfg.port = lb.port;
+  cfg.port = port;
   cfg.rate = scn.clients.rate / scale;
   cfg.arrival =
       scn.clients.arrival == "poisson" ? arrival_process::poisson : arrival_process::uniform;
@@ -56,7 +58,7 @@ spawner_config spawner_config_for(const protocols::scenario& scn, double scale,
   cfg.seed = scn.seed;
   cfg.max_active = scn.clients.max_active;
   cfg.connect_timeout = scaled(scn.clients.connect_timeout, scale);
-  cfg.dialer = lb.dialer;
+  cfg.dialer = dialer;
   cfg.log = verbose;
   for (auto& profile : cfg.profiles) {
     profile.min_think = scaled(profile.min_think, scale);
@@ -72,8 +74,6 @@ spawner_config spawner_config_for(const protocols::scenario& scn, double scale,
   }
   return cfg;
 }
-
-}  // namespace
 
 backend_config backend_config_for(const protocols::scenario_backend& spec, double time_scale,
                                   bool verbose) {
@@ -164,12 +164,12 @@ std::string describe_event(const protocols::timeline_event& ev) {
   return "?";
 }
 
-caf::expected<topology> build_topology(caf::actor_system& sys, const protocols::scenario& scn,
+caf::expected<stage> build_local_stage(caf::actor_system& sys, const protocols::scenario& scn,
                                        double time_scale, bool verbose) {
-  topology result;
+  stage result;
   auto fail = [&](const caf::error& err) {
-    for (auto& [id, b] : result.backends) {
-      caf::anon_send_exit(b.actor, caf::exit_reason::user_shutdown);
+    for (auto& x : result.owned) {
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
     }
     return err;
   };
@@ -190,7 +190,8 @@ caf::expected<topology> build_topology(caf::actor_system& sys, const protocols::
     if (!b) {
       return fail(b.error());
     }
-    result.backends.emplace_back(spec.id, *b);
+    result.backends.emplace_back(spec.id, b->actor);
+    result.owned.push_back(caf::actor_cast<caf::actor>(b->actor));
     lcfg.backends.push_back(backend_spec_for(spec, b->port));
     ports += fmt::format(" {}=:{}", spec.id, b->port);
   }
@@ -198,9 +199,18 @@ caf::expected<topology> build_topology(caf::actor_system& sys, const protocols::
   if (!lb) {
     return fail(lb.error());
   }
-  result.lb = *lb;
-  result.spawner = spawn_spawner(sys, spawner_config_for(scn, time_scale, result.lb, verbose));
-  result.summary = fmt::format("topology: balancer 127.0.0.1:{} ({}), backends{}", lb->port,
+  result.lb = lb->control;
+  for (auto x : {caf::actor_cast<caf::actor>(lb->listener), caf::actor_cast<caf::actor>(lb->picker),
+                 caf::actor_cast<caf::actor>(lb->health), caf::actor_cast<caf::actor>(lb->dialer),
+                 caf::actor_cast<caf::actor>(lb->control), lb->reporter}) {
+    if (x) {
+      result.owned.push_back(x);
+    }
+  }
+  result.clients =
+      spawn_spawner(sys, spawner_config_for(scn, time_scale, lb->port, lb->dialer, verbose));
+  result.owned.push_back(caf::actor_cast<caf::actor>(result.clients));
+  result.summary = fmt::format("in-process: balancer 127.0.0.1:{} ({}), backends{}", lb->port,
                                scn.balancer.algorithm, ports);
   return result;
 }

@@ -19,17 +19,16 @@
 
 namespace l4sim::actors {
 
-/// Everything a scenario's topology runs.
-struct topology {
-  std::vector<std::pair<std::string, backend_handle>> backends;
-  balancer_handle lb;
-  spawner_actor spawner;
-  std::string summary;  ///< one line: who listens where
-};
+struct stage;
 
-/// Starts backends, balancer and clients on 127.0.0.1; on failure stops what started.
-caf::expected<topology> build_topology(caf::actor_system& sys, const protocols::scenario& scn,
+/// Starts backends, balancer and clients in this process on 127.0.0.1; on failure stops
+/// what started.
+caf::expected<stage> build_local_stage(caf::actor_system& sys, const protocols::scenario& scn,
                                        double time_scale, bool verbose);
+
+/// Returns the spawner configuration for the scenario's clients against `port`, scaled.
+spawner_config spawner_config_for(const protocols::scenario& scn, double time_scale, uint16_t port,
+                                  const dialer_actor& dialer, bool verbose);
 
 /// Returns the backend configuration for a scenario backend, scaled.
 backend_config backend_config_for(const protocols::scenario_backend& spec, double time_scale,

@@ -19,6 +19,7 @@
 #include "actors/client_stats.hpp"
 #include "actors/director.hpp"
 #include "actors/net.hpp"
+#include "actors/scenario_topology.hpp"
 #include "actors/system.hpp"
 #include "apps/common/signals.hpp"
 #include "apps/sim/live_view.hpp"
@@ -107,8 +108,14 @@ int run(const run_options& opts, apps::signal_guard& signals) {
   actors::configure_system(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
+  auto on = actors::build_local_stage(sys, scn, opts.time_scale, opts.verbose);
+  if (!on) {
+    fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(on.error()));
+    return 1;
+  }
   actors::director_config dcfg;
   dcfg.scn = scn;
+  dcfg.on = std::move(*on);
   dcfg.time_scale = opts.time_scale;
   dcfg.observer = caf::actor{self};
   dcfg.verbose = opts.verbose;
