@@ -38,6 +38,7 @@ struct director_state {
   protocols::client_stats clients;
   bool ending = false;
   std::shared_ptr<std::vector<caf::actor>> owned = std::make_shared<std::vector<caf::actor>>();
+  caf::actor worker;  // runs the stage's process hook, if any
 
   live_backend* find(const std::string& id) {
     for (auto& b : backends) {
@@ -143,24 +144,25 @@ void on_tick(director_actor* self) {
   schedule_tick(self);
 }
 
-/// Kills or restarts a backend through the stage's hook on a thread of its own, since
-/// starting a process and connecting to it blocks.
+/// The thread that kills and restarts backends through the stage's hook: starting a
+/// process and connecting to it blocks, and a process must be forked from a thread that
+/// lives for the whole run (PR_SET_PDEATHSIG follows the forking thread).
+caf::behavior process_worker(
+    caf::event_based_actor*,
+    std::function<caf::expected<backend_actor>(const std::string&, bool)> hook) {
+  return {
+      [hook](caf::get_atom, const std::string& id, bool restart) -> caf::result<backend_actor> {
+        auto result = hook(id, restart);
+        if (!result) {
+          return result.error();
+        }
+        return *result;
+      },
+  };
+}
+
 void run_process_hook(director_actor* self, const std::string& id, bool restart) {
-  auto hook = self->state.cfg.on.process_hook;
-  auto worker =
-      self->spawn<caf::detached>([hook, id, restart](caf::event_based_actor* w) -> caf::behavior {
-        return {
-            [=](caf::get_atom) -> caf::result<backend_actor> {
-              auto result = hook(id, restart);
-              w->quit();
-              if (!result) {
-                return result.error();
-              }
-              return *result;
-            },
-        };
-      });
-  self->request(worker, std::chrono::seconds{30}, caf::get_atom_v)
+  self->request(self->state.worker, std::chrono::seconds{30}, caf::get_atom_v, id, restart)
       .then(
           [self, id](backend_actor fresh) {
             if (auto* b = self->state.find(id); b != nullptr && fresh) {
@@ -296,6 +298,10 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
   st.lb = st.cfg.on.lb;
   st.spawner = st.cfg.on.clients;
   *st.owned = st.cfg.on.owned;
+  if (st.cfg.on.process_hook) {
+    st.worker = self->spawn<caf::detached>(process_worker, st.cfg.on.process_hook);
+    st.owned->push_back(st.worker);
+  }
   st.start = clock_type::now();
   self->send(st.lb, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
   note(self, st.cfg.on.summary);

@@ -43,7 +43,8 @@ void record(health_self self, const std::string& id, bool ok) {
     return;
   }
   if (st.cfg.log) {
-    log_line(fmt::format("[health] backend {}  {}", target.backend.id, *changed ? "UP" : "DOWN"));
+    log_line(
+        fmt::format("[health] backend {}  {}", target.backend.label, *changed ? "UP" : "DOWN"));
   }
   self->send(st.picker, protocols::backend_health_changed{target.backend.id, *changed});
 }

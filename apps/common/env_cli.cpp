@@ -93,8 +93,9 @@ double env_cli::decimal(const std::string& env) const {
   return *value;
 }
 
-std::vector<protocols::endpoint> env_cli::endpoints(const std::string& env) const {
-  std::vector<protocols::endpoint> result;
+std::vector<std::pair<std::string, protocols::endpoint>> env_cli::named_endpoints(
+    const std::string& env) const {
+  std::vector<std::pair<std::string, protocols::endpoint>> result;
   auto raw = text(env);
   std::string_view rest{raw};
   while (!rest.empty()) {
@@ -106,11 +107,28 @@ std::vector<protocols::endpoint> env_cli::endpoints(const std::string& env) cons
     while (!item.empty() && item.back() == ' ') {
       item.remove_suffix(1);
     }
+    std::string name;
+    if (auto eq = item.find('='); eq != std::string_view::npos) {
+      name = std::string{item.substr(0, eq)};
+      item.remove_prefix(eq + 1);
+      if (name.empty()) {
+        fail(env, fmt::format("\"{}\" has an empty name before '='", item));
+      }
+    }
     auto ep = protocols::parse_endpoint(item);
     if (!ep) {
-      fail(env, fmt::format("\"{}\" is not host:port", item));
+      fail(env, fmt::format("\"{}\" is not [name=]host:port", item));
     }
-    result.push_back(*ep);
+    if (name.empty()) {
+      bool numeric = ep->host.find_first_not_of("0123456789.:") == std::string::npos;
+      name = numeric ? protocols::to_string(*ep) : ep->host;
+    }
+    for (auto& [other, _] : result) {
+      if (other == name) {
+        fail(env, fmt::format("two backends are named \"{}\"", name));
+      }
+    }
+    result.emplace_back(name, *ep);
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
   }
   if (result.empty()) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocols/units.hpp"
@@ -53,8 +54,11 @@ class env_cli {
   /// Returns `env` as a non-negative decimal number.
   double decimal(const std::string& env) const;
 
-  /// Returns `env` as a comma-separated list of host:port.
-  std::vector<protocols::endpoint> endpoints(const std::string& env) const;
+  /// Returns `env` as a comma-separated list of `[name=]host:port`; an unnamed entry is
+  /// named after its host when that is a name (`server-1:8080` is `server-1`), otherwise
+  /// after `host:port`.
+  std::vector<std::pair<std::string, protocols::endpoint>> named_endpoints(
+      const std::string& env) const;
 
   /// Returns `env` as an optional `[host:]port` control endpoint bound to 127.0.0.1 by
   /// default; nothing when unset.

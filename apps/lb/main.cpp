@@ -45,13 +45,12 @@ actors::balancer_config read_config(const apps::env_cli& cli) {
   cfg.session.retries = static_cast<uint32_t>(cli.number("LB_RETRIES", 100));
   cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
   cfg.seed = cli.number("LB_SEED", UINT64_MAX);
-  for (auto& ep : cli.endpoints("LB_BACKENDS")) {
+  for (auto& [name, ep] : cli.named_endpoints("LB_BACKENDS")) {
     auto address = actors::resolve_host(ep.host);
     if (!address) {
       cli.fail("LB_BACKENDS", actors::describe(address.error()));
     }
-    auto label = protocols::to_string(ep);
-    cfg.backends.push_back({label, label, *address, ep.port, 1});
+    cfg.backends.push_back({name, protocols::to_string(ep), *address, ep.port, 1});
   }
   return cfg;
 }
@@ -108,7 +107,7 @@ int main(int argc, char** argv) {
   apps::env_cli cli{"lb", "l4sim L4 balancer: forwards TCP connections to healthy backends."};
   cli.option("--port", "LB_PORT", "port to listen on (0 picks one)", "", true);
   cli.option("--id", "LB_ID", "name used in logs", "", true);
-  cli.option("--backends", "LB_BACKENDS", "comma-separated host:port list", "", true);
+  cli.option("--backends", "LB_BACKENDS", "comma-separated [name=]host:port list", "", true);
   cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
   cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
   cli.option("--health-interval", "LB_HEALTH_INTERVAL",

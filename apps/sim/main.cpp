@@ -24,6 +24,7 @@
 #include "apps/common/signals.hpp"
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
+#include "apps/sim/stages.hpp"
 #include "protocols/scenario_loader.hpp"
 
 using namespace l4sim;
@@ -73,9 +74,31 @@ struct run_options {
   bool quiet = false;
   bool json = false;
   bool verbose = false;
+  bool services = false;
+  std::string attach;
 };
 
+int run_on_stage(const run_options& opts, apps::signal_guard& signals,
+                 std::shared_ptr<apps::service_set>& services);
+
 int run(const run_options& opts, apps::signal_guard& signals) {
+  std::shared_ptr<apps::service_set> services;
+  auto rc = run_on_stage(opts, signals, services);
+  if (services) {
+    // Every service process is stopped and reaped here, whatever ended the run.
+    auto all = apps::service_pids(*services);
+    services.reset();
+    std::string pids;
+    for (auto& [name, pid] : all) {
+      pids += fmt::format(" {}={}", name, pid);
+    }
+    fmt::print(stderr, "sim: stopped {} service processes:{}\n", all.size(), pids);
+  }
+  return rc;
+}
+
+int run_on_stage(const run_options& opts, apps::signal_guard& signals,
+                 std::shared_ptr<apps::service_set>& services) {
   auto loaded = protocols::find_scenario(opts.target, opts.dir);
   if (!loaded.ok()) {
     fmt::print(stderr, "{}\n", loaded.error_text());
@@ -108,7 +131,19 @@ int run(const run_options& opts, apps::signal_guard& signals) {
   actors::configure_system(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  auto on = actors::build_local_stage(sys, scn, opts.time_scale, opts.verbose);
+  caf::expected<actors::stage> on{caf::error{}};
+  if (opts.services) {
+    on = apps::services_stage(sys, scn, opts.time_scale, services);
+  } else if (!opts.attach.empty()) {
+    auto where = apps::parse_attach(opts.attach);
+    if (!where) {
+      fmt::print(stderr, "sim: {}\n", actors::describe(where.error()));
+      return 2;
+    }
+    on = apps::attach_stage(sys, scn, *where, opts.time_scale);
+  } else {
+    on = actors::build_local_stage(sys, scn, opts.time_scale, opts.verbose);
+  }
   if (!on) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(on.error()));
     return 1;
@@ -236,6 +271,13 @@ int main(int argc, char** argv) {
   auto* quiet = run_cmd->add_flag("--quiet", opts.quiet, "print only the final tables");
   run_cmd->add_flag("--json", opts.json, "print only the JSON report")->excludes(quiet);
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
+  auto* services_flag = run_cmd->add_flag(
+      "--services", opts.services, "run every backend, the balancer and the clients as processes");
+  run_cmd
+      ->add_option("--attach", opts.attach,
+                   "drive running services: lb=HOST:PORT,server-1=HOST:PORT,...,clients=HOST:PORT "
+                   "(their control ports)")
+      ->excludes(services_flag);
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");

@@ -1,0 +1,46 @@
+#pragma once
+
+// The stages `sim run` can play a scenario on besides the in-process one: services that
+// something else started (`--attach`) and service processes it starts itself
+// (`--services`).
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/director.hpp"
+#include "protocols/scenario.hpp"
+#include "protocols/units.hpp"
+
+namespace l4sim::apps {
+
+/// Parses `--attach lb=HOST:PORT,server-1=HOST:PORT,...,clients=HOST:PORT`; the error text
+/// names what is wrong.
+caf::expected<std::map<std::string, protocols::endpoint>> parse_attach(const std::string& text);
+
+/// Connects to the control actors of running services and applies the scenario's settings
+/// (backend delays and limits, algorithm, client rate and mix) to them. Kill and restart
+/// then go through the backends' control actors.
+caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const protocols::scenario& scn,
+                                          const std::map<std::string, protocols::endpoint>& where,
+                                          double time_scale);
+
+class service_set;
+
+/// Starts every backend, the balancer and the client simulator as processes of the service
+/// binaries on 127.0.0.1 and connects to their control actors. Kill is a SIGKILL, restart
+/// a new process on the same port. `services` owns the processes: they end with it (and
+/// with `sim`, even if it is killed).
+caf::expected<actors::stage> services_stage(caf::actor_system& sys, const protocols::scenario& scn,
+                                            double time_scale,
+                                            std::shared_ptr<service_set>& services);
+
+/// Returns every service process started so far (restarts included), with its name.
+std::vector<std::pair<std::string, int>> service_pids(const service_set& services);
+
+}  // namespace l4sim::apps
