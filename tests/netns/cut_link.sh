@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Each service in its own network namespace with its own address on a bridge the test
+# makes itself; server-1's link is taken down: the balancer must mark it DOWN and keep
+# serving through server-2. Exit 0 pass, 1 fail, 77 skip (not root, or no `ip netns`).
+# Traffic stays inside namespaces this script created; everything is removed on exit.
+set -u
+bin=${1:?usage: cut_link.sh BUILD_APPS_DIR}
+
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
+  echo "skip: needs root and iproute2's ip"; exit 77
+fi
+tag="l4n$$"
+hub="$tag-hub"
+if ! ip netns add "$hub" 2>/dev/null; then
+  echo "skip: cannot create network namespaces here"; exit 77
+fi
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  for ns in "$tag-s1" "$tag-s2" "$tag-lb" "$hub"; do ip netns del "$ns" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+# A bridge in the hub namespace, one veth per service namespace. 10.231.0.0/24 exists only
+# inside these namespaces.
+ip -n "$hub" link add br0 type bridge && ip -n "$hub" link set br0 up
+join() {  # namespace, short name, address
+  ip netns add "$1"
+  ip link add "$2-h" netns "$hub" type veth peer name eth0 netns "$1"
+  ip -n "$hub" link set "$2-h" master br0 up
+  ip -n "$1" addr add "$3/24" dev eth0
+  ip -n "$1" link set eth0 up
+  ip -n "$1" link set lo up
+}
+join "$tag-s1" s1 10.231.0.11 && join "$tag-s2" s2 10.231.0.12 && join "$tag-lb" lb 10.231.0.2 ||
+  { echo "skip: cannot wire veth pairs here"; exit 77; }
+
+log=$(mktemp -d)
+ip netns exec "$tag-s1" env SERVER_PORT=8080 SERVER_ID=server-1 SERVER_STATS_INTERVAL=0 \
+  "$bin/server/server" >"$log/s1" 2>&1 & pids+=($!)
+ip netns exec "$tag-s2" env SERVER_PORT=8080 SERVER_ID=server-2 SERVER_STATS_INTERVAL=0 \
+  "$bin/server/server" >"$log/s2" 2>&1 & pids+=($!)
+ip netns exec "$tag-lb" env LB_PORT=9000 LB_ID=lb-n LB_HOST=127.0.0.1 LB_STATS_INTERVAL=0 \
+  LB_BACKENDS=server-1=10.231.0.11:8080,server-2=10.231.0.12:8080 \
+  LB_HEALTH_INTERVAL=0.3 LB_HEALTH_TIMEOUT=0.2 LB_CONNECT_TIMEOUT_MS=300 \
+  "$bin/lb/lb" </dev/null >"$log/lb" 2>&1 & pids+=($!)
+
+wait_for() {  # file, text, seconds
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do grep -q "$2" "$1" && return 0; sleep 0.05; done
+  return 1
+}
+round_trip() {
+  ip netns exec "$tag-lb" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000 && printf "REQ 1\n" >&3 &&
+    timeout 5 head -n1 <&3' 2>/dev/null | grep -q '^ACK'
+}
+fail() { echo "FAIL: $*"; cat "$log/lb"; exit 1; }
+
+wait_for "$log/lb" "ready on port" 20 || fail "lb did not start"
+wait_for "$log/s1" "ready on port" 20 || fail "server-1 did not start"
+wait_for "$log/s2" "ready on port" 20 || fail "server-2 did not start"
+for i in 1 2 3 4; do round_trip || fail "round trip $i through both backends"; done
+
+ip -n "$hub" link set s1-h down
+wait_for "$log/lb" "backend 10.231.0.11:8080  DOWN" 20 || fail "server-1 not marked DOWN"
+for i in 1 2 3 4 5 6; do round_trip || fail "round trip $i after the cut"; done
+ip -n "$hub" link set s1-h up
+wait_for "$log/lb" "backend 10.231.0.11:8080  UP" 20 || fail "server-1 not UP again"
+echo "pass: server-1 DOWN after its link went down, 6 round trips served by server-2, UP again"
