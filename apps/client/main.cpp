@@ -79,8 +79,7 @@ int main(int argc, char** argv) {
   cli.option("--max-active", "CLIENT_MAX_ACTIVE", "open clients at most, 0 = unlimited", "0");
   cli.option("--connect-timeout-ms", "CLIENT_CONNECT_TIMEOUT_MS", "connect timeout, ms", "3000");
   cli.option("--stats-interval", "CLIENT_STATS_INTERVAL", "summary line period, s, 0 = off", "5");
-  cli.option("--control", "CLIENT_CONTROL_PORT",
-             "[host:]port for sim's remote control (127.0.0.1 unless a host is given; 0 picks)");
+  apps::add_control_option(cli, "CLIENT_CONTROL_PORT");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
@@ -99,15 +98,9 @@ int main(int argc, char** argv) {
   actors::configure_system(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto spawner = actors::spawn_spawner(sys, cfg);
-  if (control) {
-    auto port = apps::publish_control(sys, spawner, *control);
-    if (!port) {
-      fmt::print(stderr, "client: CLIENT_CONTROL_PORT: cannot listen on {}: {}\n",
-                 protocols::to_string(*control), actors::describe(port.error()));
-      caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
-      return 1;
-    }
-    actors::log_line(fmt::format("[clients] control on {}:{}", control->host, *port));
+  if (!apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT_CONTROL_PORT")) {
+    caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+    return 1;
   }
   // Signals are waited for on their own thread so that main can wait for the run's end,
   // which comes from either the duration or a signal.

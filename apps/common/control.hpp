@@ -4,22 +4,42 @@
 #include <optional>
 #include <string>
 
+#include <fmt/format.h>
 #include <caf/actor_system.hpp>
-#include <caf/expected.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "actors/system.hpp"
+#include "apps/common/env_cli.hpp"
 #include "protocols/units.hpp"
 
 namespace l4sim::apps {
 
-/// Publishes a service's typed control actor through CAF's middleman on `where` (the
-/// address defaults to 127.0.0.1 in `env_cli::control_endpoint`) so that `sim` can drive
-/// it from another process. Returns the bound port.
+/// Declares `--control`, bound to `env`: the `[host:]port` of a service's control actor.
+inline void add_control_option(env_cli& cli, const std::string& env) {
+  cli.option("--control", env,
+             "[host:]port for sim's remote control (127.0.0.1 unless a host is given; 0 picks)");
+}
+
+/// Publishes a service's typed control actor through CAF's middleman on `where`, when set,
+/// so that `sim` can drive it from another process, and logs `[id] control on host:port`.
+/// On failure it prints why, naming `env`, and returns false.
 template <class Handle>
-caf::expected<uint16_t> publish_control(caf::actor_system& sys, const Handle& actor,
-                                        const protocols::endpoint& where) {
-  auto host = where.host == "0.0.0.0" ? std::string{} : where.host;
-  return sys.middleman().publish(actor, where.port, host.empty() ? nullptr : host.c_str(), true);
+bool serve_control(caf::actor_system& sys, const Handle& actor,
+                   const std::optional<protocols::endpoint>& where, const std::string& program,
+                   const std::string& id, const std::string& env) {
+  if (!where) {
+    return true;
+  }
+  auto host = where->host == "0.0.0.0" ? std::string{} : where->host;
+  auto port =
+      sys.middleman().publish(actor, where->port, host.empty() ? nullptr : host.c_str(), true);
+  if (!port) {
+    fmt::print(stderr, "{}: [{}] {}: cannot listen on {}: {}\n", program, id, env,
+               protocols::to_string(*where), actors::describe(port.error()));
+    return false;
+  }
+  actors::log_line(fmt::format("[{}] control on {}:{}", id, where->host, *port));
+  return true;
 }
 
 }  // namespace l4sim::apps

@@ -120,8 +120,7 @@ int main(int argc, char** argv) {
   cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
   cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
   cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
-  cli.option("--control", "LB_CONTROL_PORT",
-             "[host:]port for sim's remote control (127.0.0.1 unless a host is given; 0 picks)");
+  apps::add_control_option(cli, "LB_CONTROL_PORT");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
@@ -144,15 +143,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lb: [{}] {}\n", cfg.id, actors::describe(lb.error()));
     return 1;
   }
-  if (control) {
-    auto port = apps::publish_control(sys, lb->control, *control);
-    if (!port) {
-      fmt::print(stderr, "lb: [{}] LB_CONTROL_PORT: cannot listen on {}: {}\n", cfg.id,
-                 protocols::to_string(*control), actors::describe(port.error()));
-      lb->stop();
-      return 1;
-    }
-    actors::log_line(fmt::format("[{}] control on {}:{}", cfg.id, control->host, *port));
+  if (!apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB_CONTROL_PORT")) {
+    lb->stop();
+    return 1;
   }
   actors::log_line(fmt::format("[{}] ready on port {} ({} backends, {})", cfg.id, lb->port,
                                cfg.backends.size(), cfg.algorithm));

@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
   cli.option("--hang-ms", "SERVER_HANG_MS", "hold on each connection's first reply, ms", "0");
   cli.option("--seed", "SERVER_SEED", "seed of the chaos draws", "1");
   cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
-  cli.option("--control", "SERVER_CONTROL_PORT",
-             "[host:]port for sim's remote control (127.0.0.1 unless a host is given; 0 picks)");
+  apps::add_control_option(cli, "SERVER_CONTROL_PORT");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
@@ -69,15 +68,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "server: [{}] {}\n", cfg.id, actors::describe(backend.error()));
     return 1;
   }
-  if (control) {
-    auto port = apps::publish_control(sys, backend->actor, *control);
-    if (!port) {
-      fmt::print(stderr, "server: [{}] SERVER_CONTROL_PORT: cannot listen on {}: {}\n", cfg.id,
-                 protocols::to_string(*control), actors::describe(port.error()));
-      self_exit(sys, backend->actor);
-      return 1;
-    }
-    actors::log_line(fmt::format("[{}] control on {}:{}", cfg.id, control->host, *port));
+  if (!apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER_CONTROL_PORT")) {
+    self_exit(sys, backend->actor);
+    return 1;
   }
   actors::log_line(fmt::format("[{}] ready on port {}", cfg.id, backend->port));
   signals.wait();
