@@ -17,6 +17,7 @@
 #include "actors/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
+#include "apps/common/runtime.hpp"
 #include "apps/common/signals.hpp"
 
 using namespace l4sim;
@@ -92,11 +93,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "client: {}\n", e.what());
     return 2;
   }
-  actors::raise_open_file_limit();
-  apps::signal_guard signals;
-  caf::actor_system_config sys_cfg;
-  actors::configure_system(sys_cfg);
-  caf::actor_system sys{sys_cfg};
+  apps::runtime rt;
+  auto& sys = *rt.sys;
+  auto& signals = rt.signals;
   auto spawner = actors::spawn_spawner(sys, cfg);
   if (!apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT_CONTROL_PORT")) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);

@@ -20,6 +20,7 @@
 #include "actors/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
+#include "apps/common/runtime.hpp"
 #include "apps/common/signals.hpp"
 
 using namespace l4sim;
@@ -133,11 +134,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lb: {}\n", e.what());
     return 2;
   }
-  actors::raise_open_file_limit();
-  apps::signal_guard signals;
-  caf::actor_system_config sys_cfg;
-  actors::configure_system(sys_cfg);
-  caf::actor_system sys{sys_cfg};
+  apps::runtime rt;
+  auto& sys = *rt.sys;
+  auto& signals = rt.signals;
   auto lb = actors::spawn_balancer(sys, cfg);
   if (!lb) {
     fmt::print(stderr, "lb: [{}] {}\n", cfg.id, actors::describe(lb.error()));

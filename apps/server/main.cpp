@@ -10,6 +10,7 @@
 #include "actors/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
+#include "apps/common/runtime.hpp"
 #include "apps/common/signals.hpp"
 
 using namespace l4sim;
@@ -58,11 +59,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "server: {}\n", e.what());
     return 2;
   }
-  actors::raise_open_file_limit();
-  apps::signal_guard signals;
-  caf::actor_system_config sys_cfg;
-  actors::configure_system(sys_cfg);
-  caf::actor_system sys{sys_cfg};
+  apps::runtime rt;
+  auto& sys = *rt.sys;
+  auto& signals = rt.signals;
   auto backend = actors::spawn_backend(sys, cfg);
   if (!backend) {
     fmt::print(stderr, "server: [{}] {}\n", cfg.id, actors::describe(backend.error()));

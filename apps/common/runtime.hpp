@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/net.hpp"
+#include "actors/system.hpp"
+#include "apps/common/signals.hpp"
+
+namespace l4sim::apps {
+
+/// What every l4sim process sets up before it spawns actors, in this order: the soft
+/// open-file limit raised to the hard one, SIGINT/SIGTERM blocked (before CAF starts its
+/// threads), and an actor system configured for l4sim.
+struct runtime {
+  runtime() : files(actors::raise_open_file_limit()) {
+    actors::configure_system(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+
+  uint64_t files;  ///< the open-file limit now in force
+  signal_guard signals;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+};
+
+}  // namespace l4sim::apps
