@@ -19,7 +19,6 @@ namespace {
 
 using protocols::event_kind;
 using protocols::run_record;
-using clock_type = std::chrono::steady_clock;
 
 /// A backend of the stage.
 struct live_backend {
@@ -32,7 +31,8 @@ struct director_state {
   std::vector<live_backend> backends;
   balancer_control_actor lb;
   spawner_actor spawner;
-  clock_type::time_point start;
+  caf::actor_clock::time_point start;
+  const caf::actor_clock* clock = nullptr;  // the system's: virtual under test_coordinator
   run_record record;
   std::vector<director_note> notes;
   protocols::client_stats clients;
@@ -50,7 +50,7 @@ struct director_state {
   }
 
   protocols::duration now() const {
-    auto real = std::chrono::duration_cast<protocols::duration>(clock_type::now() - start);
+    auto real = std::chrono::duration_cast<protocols::duration>(clock->now() - start);
     return protocols::duration{static_cast<int64_t>(real.count() / cfg.time_scale)};
   }
 };
@@ -302,7 +302,8 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
     st.worker = self->spawn<caf::detached>(process_worker, st.cfg.on.process_hook);
     st.owned->push_back(st.worker);
   }
-  st.start = clock_type::now();
+  st.clock = &self->clock();
+  st.start = st.clock->now();
   self->send(st.lb, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
   note(self, st.cfg.on.summary);
   for (size_t i = 0; i < st.cfg.scn.timeline.size(); ++i) {
