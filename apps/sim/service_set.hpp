@@ -1,0 +1,175 @@
+#pragma once
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <caf/expected.hpp>
+
+#include "protocols/errors.hpp"
+
+extern char** environ;
+
+namespace l4sim::apps {
+
+// Kept in a header of its own so that stages.cpp stays about the stages; `sim` is its only
+// user.
+
+/// The service processes of one run. Every process gets PR_SET_PDEATHSIG, so none outlives
+/// `sim` even when `sim` is killed; the destructor stops and reaps them all. The signal
+/// follows the thread that forked, so forks must come from threads that live as long as the
+/// run (main, or the director's process worker).
+class service_set {
+ public:
+  service_set() {
+    char tmpl[] = "/tmp/l4sim-services-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+  }
+
+  ~service_set() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [name, pid] : pids_) {
+      ::kill(pid, SIGTERM);
+    }
+    for (auto& [name, pid] : pids_) {
+      reap(pid, std::chrono::seconds{5});
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  /// Starts `binary` as `name` with `env` added; waits until its log shows `ready`.
+  /// Returns the log text.
+  caf::expected<std::string> start(const std::string& name, const std::string& binary,
+                                   const std::map<std::string, std::string>& env,
+                                   const std::string& ready = "ready on port") {
+    auto log = fmt::format("{}/{}.log", dir_, name);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      env_strings.emplace_back(*e);
+    }
+    for (auto& [k, v] : env) {
+      env_strings.push_back(k + "=" + v);
+    }
+    std::vector<char*> envp;
+    for (auto& x : env_strings) {
+      envp.push_back(x.data());
+    }
+    envp.push_back(nullptr);
+    std::string bin = binary;
+    char* argv[] = {bin.data(), nullptr};
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return caf::make_error(protocols::l4_errc::bad_config, fmt::format("cannot write {}", log));
+    }
+    auto parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) {
+        ::_exit(1);
+      }
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      int devnull = ::open("/dev/null", O_RDONLY);
+      ::dup2(devnull, 0);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      ::execve(argv[0], argv, envp.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+    if (pid < 0) {
+      return caf::make_error(protocols::l4_errc::bad_config,
+                             fmt::format("cannot start {}", binary));
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      pids_[name] = pid;
+      started_.emplace_back(name, pid);
+    }
+    // Wait for the service to say it is ready; it may also fail and exit.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+    for (;;) {
+      std::ifstream in{log};
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find(ready) != std::string::npos) {
+        return text.str();
+      }
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        std::lock_guard<std::mutex> guard{mtx_};
+        pids_.erase(name);
+        return caf::make_error(protocols::l4_errc::bad_config,
+                               fmt::format("{} exited before it was ready: {}", name, text.str()));
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        return caf::make_error(protocols::l4_errc::bad_config,
+                               fmt::format("{} was not ready within 20 s: {}", name, text.str()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+  }
+
+  /// SIGKILLs `name` and reaps it.
+  void kill(const std::string& name) {
+    pid_t pid = -1;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = pids_.find(name);
+      if (i == pids_.end()) {
+        return;
+      }
+      pid = i->second;
+      pids_.erase(i);
+    }
+    ::kill(pid, SIGKILL);
+    reap(pid, std::chrono::seconds{5});
+  }
+
+  std::map<std::string, int> pids() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return {pids_.begin(), pids_.end()};
+  }
+
+  std::vector<std::pair<std::string, int>> started() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return started_;
+  }
+
+ private:
+  static void reap(pid_t pid, std::chrono::seconds patience) {
+    auto deadline = std::chrono::steady_clock::now() + patience;
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+  }
+
+  std::string dir_;
+  mutable std::mutex mtx_;
+  std::map<std::string, pid_t> pids_;
+  std::vector<std::pair<std::string, int>> started_;  // every process this run started
+};
+
+}  // namespace l4sim::apps
