@@ -20,17 +20,24 @@ namespace {
 constexpr uint64_t mib = 1024 * 1024;
 constexpr int io_timeout_ms = 60'000;
 
-}  // namespace
-
-TEST_CASE("session relays 64 MiB each way at once byte-exact and honours half-close", "[session]") {
-  raw_listener backend_listener;
-  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+/// Connects a client through the balancer and accepts the proxied connection at the raw
+/// backend; both blocking sockets time out rather than hang.
+std::pair<int, int> proxied_pair(lb_fixture& fx, raw_listener& backend_listener) {
   int client = connect_to(fx.lb.port);
   REQUIRE(client >= 0);
   int backend = backend_listener.accept_one(io_timeout_ms);
   REQUIRE(backend >= 0);
   set_io_timeout(client, io_timeout_ms);
   set_io_timeout(backend, io_timeout_ms);
+  return {client, backend};
+}
+
+}  // namespace
+
+TEST_CASE("session relays 64 MiB each way at once byte-exact and honours half-close", "[session]") {
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+  auto [client, backend] = proxied_pair(fx, backend_listener);
   constexpr uint64_t total = 64 * mib;
   stream_hash client_sent, client_got, backend_sent, backend_got;
   uint64_t trailer = 0;
@@ -72,12 +79,7 @@ TEST_CASE("session relays 64 MiB each way at once byte-exact and honours half-cl
 TEST_CASE("a client that reads nothing does not grow the balancer's buffers", "[session]") {
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
-  int client = connect_to(fx.lb.port);
-  REQUIRE(client >= 0);
-  int backend = backend_listener.accept_one(io_timeout_ms);
-  REQUIRE(backend >= 0);
-  set_io_timeout(client, io_timeout_ms);
-  set_io_timeout(backend, io_timeout_ms);
+  auto [client, backend] = proxied_pair(fx, backend_listener);
   constexpr uint64_t total = 128 * mib;
   std::atomic<uint64_t> sent{0};
   stream_hash backend_sent;
