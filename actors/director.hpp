@@ -1,14 +1,17 @@
 #pragma once
 
-// The director: plays one scenario in this process. It builds the topology (backends,
-// balancer with its health monitor, client spawner) on 127.0.0.1, fires the timeline's
-// events as typed messages to the actors concerned, samples every counter, records health
-// transitions, and at the end stops the clients, judges the expectations and reports.
+// The director: plays one scenario on a stage — backends, a balancer and a client spawner,
+// built in this process (actors/scenario_topology.hpp), started as service processes or
+// attached to over CAF's middleman (apps/sim/stages.hpp). It fires the timeline's events as
+// typed messages to the actors concerned (or through the stage's process hook for kill and
+// restart), samples every counter, follows the balancer's health transitions, and at the
+// end stops the clients, judges the expectations and reports. Its times come from the
+// actor clock, so under CAF's test_coordinator a run is deterministic.
 //
-// In: the scenario (at spawn). Out, to its observer: `director_note` (a timeline event or
-// health transition as it happens), `director_frame` (a sample), and finally
-// `director_done` (record and verdicts, or an error). It owns what it built and stops it
-// all before it quits.
+// In: the scenario and the stage (at spawn). Out, to its observer: `director_note` (a
+// timeline event or health transition as it happens), `director_frame` (a sample), and
+// finally `director_done` (record and verdicts, or an error). It stops the stage's local
+// actors (`stage::owned`) when it quits, however that happens.
 
 #include <functional>
 #include <string>
