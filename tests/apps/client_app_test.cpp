@@ -14,14 +14,6 @@ using namespace l4sim::testing;
 
 namespace {
 
-/// Starts a `server` process on a free port and returns its port.
-uint16_t start_server(child_process& proc) {
-  REQUIRE(proc.wait_for_output("ready on port", patience));
-  auto out = proc.output();
-  auto at = out.find("ready on port ") + 14;
-  return static_cast<uint16_t>(std::stoi(out.substr(at)));
-}
-
 std::map<std::string, std::string> server_env() {
   return {{"SERVER_PORT", "0"},
           {"SERVER_ID", "server-1"},
@@ -34,7 +26,7 @@ std::map<std::string, std::string> server_env() {
 TEST_CASE("client process runs for its duration against a server and prints the table",
           "[client-app]") {
   child_process server{{app_path("server")}, server_env()};
-  auto port = start_server(server);
+  auto port = server.number_after("ready on port ");
   child_process client{{app_path("client")},
                        {{"CLIENT_TARGET", fmt::format("localhost:{}", port)},
                         {"CLIENT_RATE", "10"},
@@ -51,7 +43,7 @@ TEST_CASE("client process runs for its duration against a server and prints the 
 
 TEST_CASE("client process stops its clients and prints the table on SIGTERM", "[client-app]") {
   child_process server{{app_path("server")}, server_env()};
-  auto port = start_server(server);
+  auto port = server.number_after("ready on port ");
   child_process client{{app_path("client"), "--target", fmt::format("127.0.0.1:{}", port), "--mix",
                         "idle=1", "--stats-interval", "0.1"},
                        {}};

@@ -11,13 +11,6 @@ using namespace l4sim::testing;
 
 namespace {
 
-uint16_t ready_port(child_process& proc) {
-  REQUIRE(proc.wait_for_output("ready on port", patience));
-  auto out = proc.output();
-  auto at = out.find("ready on port ") + 14;
-  return static_cast<uint16_t>(std::stoi(out.substr(at)));
-}
-
 bool round_trip(uint16_t port) {
   socket_client c{port};
   return c.connected() && c.send("REQ 1\n") && c.line() == std::optional<std::string>{"ACK"};
@@ -36,7 +29,7 @@ TEST_CASE("lb process in front of three server processes survives a killed backe
                                            {"SERVER_ID", "server-" + std::to_string(i)},
                                            {"SERVER_HOST", "127.0.0.1"},
                                            {"SERVER_STATS_INTERVAL", "0"}}));
-    ports.push_back(ready_port(*servers.back()));
+    ports.push_back(servers.back()->number_after("ready on port "));
     backends += (i > 1 ? "," : "") + std::string{"127.0.0.1:"} + std::to_string(ports.back());
   }
   child_process lb{{app_path("lb")},
@@ -46,7 +39,7 @@ TEST_CASE("lb process in front of three server processes survives a killed backe
                     {"LB_BACKENDS", backends},
                     {"LB_HEALTH_INTERVAL", "0.2"},
                     {"LB_STATS_INTERVAL", "0"}}};
-  auto port = ready_port(lb);
+  auto port = lb.number_after("ready on port ");
   for (int i = 0; i < 6; ++i) {
     REQUIRE(round_trip(port));
   }
@@ -77,7 +70,7 @@ TEST_CASE("lb quits on the quit command", "[lb-app]") {
                     {"LB_HOST", "127.0.0.1"},
                     {"LB_BACKENDS", "127.0.0.1:9"},
                     {"LB_HEALTH_INTERVAL", "0"}}};
-  ready_port(lb);
+  lb.number_after("ready on port ");
   lb.write_stdin("quit\n");
   CHECK(lb.wait_exit(patience) == 0);
 }

@@ -16,13 +16,6 @@ using namespace l4sim::testing;
 
 namespace {
 
-/// Reads the number after `marker` in a process's output, once it printed it.
-uint16_t port_after(child_process& proc, const std::string& marker) {
-  REQUIRE(proc.wait_for_output(marker, patience));
-  auto out = proc.output();
-  return static_cast<uint16_t>(std::stoi(out.substr(out.find(marker) + marker.size())));
-}
-
 std::unique_ptr<child_process> start_server(const std::string& id) {
   return std::make_unique<child_process>(
       std::vector<std::string>{app_path("server")},
@@ -38,8 +31,8 @@ std::unique_ptr<child_process> start_server(const std::string& id) {
 TEST_CASE("a server process's delay changed over its control actor is seen by a client",
           "[remote]") {
   auto server = start_server("server-r");
-  auto control = port_after(*server, "control on 127.0.0.1:");
-  auto port = port_after(*server, "ready on port ");
+  auto control = server->number_after("control on 127.0.0.1:");
+  auto port = server->number_after("ready on port ");
   test_system ts;
   auto remote = ts.sys->middleman().remote_actor<actors::backend_actor>("127.0.0.1", control);
   REQUIRE(remote);
@@ -65,8 +58,8 @@ TEST_CASE("a server process's delay changed over its control actor is seen by a 
 TEST_CASE("an lb process's algorithm switched remotely changes its picks", "[remote]") {
   auto a = start_server("a");
   auto b = start_server("b");
-  auto a_port = port_after(*a, "ready on port ");
-  auto b_port = port_after(*b, "ready on port ");
+  auto a_port = a->number_after("ready on port ");
+  auto b_port = b->number_after("ready on port ");
   child_process lb{{app_path("lb")},
                    {{"LB_PORT", "0"},
                     {"LB_ID", "lb-r"},
@@ -76,8 +69,8 @@ TEST_CASE("an lb process's algorithm switched remotely changes its picks", "[rem
                     {"LB_HEALTH_INTERVAL", "0"},
                     {"LB_STATS_INTERVAL", "0"},
                     {"LB_CONTROL_PORT", "0"}}};
-  auto control = port_after(lb, "control on 127.0.0.1:");
-  auto port = port_after(lb, "ready on port ");
+  auto control = lb.number_after("control on 127.0.0.1:");
+  auto port = lb.number_after("ready on port ");
   test_system ts;
   auto remote =
       ts.sys->middleman().remote_actor<actors::balancer_control_actor>("127.0.0.1", control);
@@ -122,7 +115,7 @@ TEST_CASE("an lb process's algorithm switched remotely changes its picks", "[rem
 
 TEST_CASE("a control actor of the wrong kind is an error, not a hang", "[remote]") {
   auto server = start_server("server-x");
-  auto control = port_after(*server, "control on 127.0.0.1:");
+  auto control = server->number_after("control on 127.0.0.1:");
   test_system ts;
   auto start = test_clock::now();
   auto wrong =

@@ -7,25 +7,13 @@
 
 using namespace l4sim::testing;
 
-namespace {
-
-/// Reads the port from the "ready on port N" line of a service.
-uint16_t ready_port(child_process& proc) {
-  REQUIRE(proc.wait_for_output("ready on port", patience));
-  auto out = proc.output();
-  auto at = out.find("ready on port ") + 14;
-  return static_cast<uint16_t>(std::stoi(out.substr(at)));
-}
-
-}  // namespace
-
 TEST_CASE("server process serves the protocol and prints final stats on SIGTERM", "[server-app]") {
   child_process proc{{app_path("server")},
                      {{"SERVER_PORT", "0"},
                       {"SERVER_ID", "server-9"},
                       {"SERVER_HOST", "127.0.0.1"},
                       {"SERVER_DELAY_MS", "10"}}};
-  auto port = ready_port(proc);
+  auto port = proc.number_after("ready on port ");
   socket_client c{port};
   REQUIRE(c.connected());
   c.send("REQ 1\nPING 5\n");
@@ -39,7 +27,7 @@ TEST_CASE("server process serves the protocol and prints final stats on SIGTERM"
 TEST_CASE("server flags override the environment", "[server-app]") {
   child_process proc{{app_path("server"), "--port", "0", "--id", "flagged", "--host", "127.0.0.1"},
                      {{"SERVER_PORT", "1"}, {"SERVER_ID", "from-env"}}};
-  ready_port(proc);
+  proc.number_after("ready on port ");
   CHECK_THAT(proc.output(), Catch::Contains("[flagged]"));
 }
 
@@ -71,7 +59,7 @@ TEST_CASE("server exits 2 naming a malformed or missing variable", "[server-app]
 TEST_CASE("server exits non-zero with a clear message when the port is in use", "[server-app]") {
   child_process first{{app_path("server")},
                       {{"SERVER_PORT", "0"}, {"SERVER_ID", "a"}, {"SERVER_HOST", "127.0.0.1"}}};
-  auto port = ready_port(first);
+  auto port = first.number_after("ready on port ");
   child_process second{
       {app_path("server")},
       {{"SERVER_PORT", std::to_string(port)}, {"SERVER_ID", "b"}, {"SERVER_HOST", "127.0.0.1"}}};

@@ -32,12 +32,6 @@ bool gone(int pid) {
   return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
-uint16_t port_after(child_process& proc, const std::string& marker) {
-  REQUIRE(proc.wait_for_output(marker, patience));
-  auto out = proc.output();
-  return static_cast<uint16_t>(std::stoi(out.substr(out.find(marker) + marker.size())));
-}
-
 }  // namespace
 
 TEST_CASE("sim run kill-backend --services passes and leaves no process behind", "[sim-services]") {
@@ -86,8 +80,8 @@ TEST_CASE("sim run --attach drives services something else started", "[sim-servi
                                            {"SERVER_HOST", "127.0.0.1"},
                                            {"SERVER_STATS_INTERVAL", "0"},
                                            {"SERVER_CONTROL_PORT", "0"}}));
-    auto control = port_after(*servers.back(), "control on 127.0.0.1:");
-    auto port = port_after(*servers.back(), "ready on port ");
+    auto control = servers.back()->number_after("control on 127.0.0.1:");
+    auto port = servers.back()->number_after("ready on port ");
     backends += (i > 1 ? "," : "") + id + "=127.0.0.1:" + std::to_string(port);
     attach += id + "=127.0.0.1:" + std::to_string(control) + ",";
   }
@@ -100,14 +94,14 @@ TEST_CASE("sim run --attach drives services something else started", "[sim-servi
                     {"LB_HEALTH_TIMEOUT", "0.2"},
                     {"LB_STATS_INTERVAL", "0"},
                     {"LB_CONTROL_PORT", "0"}}};
-  auto lb_control = port_after(lb, "control on 127.0.0.1:");
-  auto lb_port = port_after(lb, "ready on port ");
+  auto lb_control = lb.number_after("control on 127.0.0.1:");
+  auto lb_port = lb.number_after("ready on port ");
   child_process clients{{app_path("client")},
                         {{"CLIENT_TARGET", "127.0.0.1:" + std::to_string(lb_port)},
                          {"CLIENT_RATE", "0"},
                          {"CLIENT_STATS_INTERVAL", "0"},
                          {"CLIENT_CONTROL_PORT", "0"}}};
-  auto clients_control = port_after(clients, "control on 127.0.0.1:");
+  auto clients_control = clients.number_after("control on 127.0.0.1:");
   attach += "lb=127.0.0.1:" + std::to_string(lb_control) +
             ",clients=127.0.0.1:" + std::to_string(clients_control);
   child_process sim{{app_path("sim"), "--scenarios", scenarios(), "run", "kill-backend", "--attach",

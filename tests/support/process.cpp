@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <catch2/catch.hpp>
+
 #include "tests/support/socket_client.hpp"
 
 extern char** environ;
@@ -114,6 +116,12 @@ bool child_process::wait_for_output(const std::string& text, std::chrono::millis
         return false;
       },
       timeout);
+}
+
+uint16_t child_process::number_after(const std::string& marker) {
+  REQUIRE(wait_for_output(marker, patience));
+  auto out = output();
+  return static_cast<uint16_t>(std::stoi(out.substr(out.find(marker) + marker.size())));
 }
 
 void child_process::signal(int sig) {

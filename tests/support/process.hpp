@@ -33,6 +33,10 @@ class child_process {
   /// first without printing it.
   bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
 
+  /// Waits until the output contains `marker` and returns the number that follows it, e.g.
+  /// the port in "ready on port 8080"; fails the test if it never shows.
+  uint16_t number_after(const std::string& marker);
+
   /// Sends `sig` to the process.
   void signal(int sig);
 
