@@ -112,6 +112,31 @@ std::optional<endpoint> parse_endpoint(std::string_view text) {
   return endpoint{std::string{host}, static_cast<uint16_t>(*number)};
 }
 
+std::optional<std::vector<named_endpoint>> parse_endpoint_list(std::string_view text,
+                                                               std::string& bad) {
+  std::vector<named_endpoint> result;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    auto eq = item.find('=');
+    auto name = eq == std::string_view::npos ? std::string_view{} : item.substr(0, eq);
+    auto ep = parse_endpoint(eq == std::string_view::npos ? item : item.substr(eq + 1));
+    if (!ep || eq == 0) {
+      bad.assign(item);
+      return std::nullopt;
+    }
+    result.push_back({std::string{name}, *ep});
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  return result;
+}
+
 std::string to_string(const endpoint& ep) {
   if (ep.host.find(':') != std::string::npos) {
     return fmt::format("[{}]:{}", ep.host, ep.port);

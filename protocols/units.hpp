@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace l4sim::protocols {
 
@@ -36,6 +37,17 @@ struct endpoint {
 
 /// Parses `host:port` (`[v6]:port` too); the port must be 1..65535.
 std::optional<endpoint> parse_endpoint(std::string_view text);
+
+/// One entry of a `[name=]host:port` list; `name` is empty when the entry has none.
+struct named_endpoint {
+  std::string name;
+  endpoint where;
+};
+
+/// Parses a comma-separated `[name=]host:port` list (spaces around entries allowed). On a
+/// malformed entry returns nothing and stores that entry's text in `bad`.
+std::optional<std::vector<named_endpoint>> parse_endpoint_list(std::string_view text,
+                                                               std::string& bad);
 
 /// Renders `host:port`.
 std::string to_string(const endpoint& ep);

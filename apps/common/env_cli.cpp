@@ -95,41 +95,24 @@ double env_cli::decimal(const std::string& env) const {
 
 std::vector<std::pair<std::string, protocols::endpoint>> env_cli::named_endpoints(
     const std::string& env) const {
+  std::string bad;
+  auto entries = protocols::parse_endpoint_list(text(env), bad);
+  if (!entries) {
+    fail(env, fmt::format("\"{}\" is not [name=]host:port", bad));
+  }
   std::vector<std::pair<std::string, protocols::endpoint>> result;
-  auto raw = text(env);
-  std::string_view rest{raw};
-  while (!rest.empty()) {
-    auto comma = rest.find(',');
-    auto item = rest.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') {
-      item.remove_prefix(1);
-    }
-    while (!item.empty() && item.back() == ' ') {
-      item.remove_suffix(1);
-    }
-    std::string name;
-    if (auto eq = item.find('='); eq != std::string_view::npos) {
-      name = std::string{item.substr(0, eq)};
-      item.remove_prefix(eq + 1);
-      if (name.empty()) {
-        fail(env, fmt::format("\"{}\" has an empty name before '='", item));
-      }
-    }
-    auto ep = protocols::parse_endpoint(item);
-    if (!ep) {
-      fail(env, fmt::format("\"{}\" is not [name=]host:port", item));
-    }
-    if (name.empty()) {
-      bool numeric = ep->host.find_first_not_of("0123456789.:") == std::string::npos;
-      name = numeric ? protocols::to_string(*ep) : ep->host;
+  for (auto& [name, ep] : *entries) {
+    auto id = name;
+    if (id.empty()) {
+      bool numeric = ep.host.find_first_not_of("0123456789.:") == std::string::npos;
+      id = numeric ? protocols::to_string(ep) : ep.host;
     }
     for (auto& [other, _] : result) {
-      if (other == name) {
-        fail(env, fmt::format("two backends are named \"{}\"", name));
+      if (other == id) {
+        fail(env, fmt::format("two backends are named \"{}\"", id));
       }
     }
-    result.emplace_back(name, *ep);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    result.emplace_back(id, ep);
   }
   if (result.empty()) {
     fail(env, "needs at least one host:port");

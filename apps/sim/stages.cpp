@@ -55,19 +55,18 @@ caf::expected<Handle> connect(caf::actor_system& sys, const std::string& what,
 }  // namespace
 
 caf::expected<std::map<std::string, protocols::endpoint>> parse_attach(const std::string& text) {
+  std::string bad;
+  auto entries = protocols::parse_endpoint_list(text, bad);
   std::map<std::string, protocols::endpoint> result;
-  std::string_view rest{text};
-  while (!rest.empty()) {
-    auto comma = rest.find(',');
-    auto item = rest.substr(0, comma);
-    auto eq = item.find('=');
-    auto ep = eq == std::string_view::npos ? std::nullopt
-                                           : protocols::parse_endpoint(item.substr(eq + 1));
-    if (!ep || eq == 0) {
-      return fail(fmt::format("--attach: \"{}\" is not NAME=HOST:PORT", item));
+  for (auto& entry : entries ? *entries : std::vector<protocols::named_endpoint>{}) {
+    if (entry.name.empty()) {
+      bad = protocols::to_string(entry.where);
+      break;
     }
-    result[std::string{item.substr(0, eq)}] = *ep;
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    result[entry.name] = entry.where;
+  }
+  if (!bad.empty()) {
+    return fail(fmt::format("--attach: \"{}\" is not NAME=HOST:PORT", bad));
   }
   return result;
 }

@@ -103,15 +103,14 @@ TEST_CASE("compose.yaml ports agree between services, checks and publishing", "[
   for (const auto& kv : services) {
     auto service = kv.second;
     if (auto backends = env(service, "LB_BACKENDS"); !backends.empty()) {
-      size_t start = 0;
-      while (start < backends.size()) {
-        auto end = backends.find(',', start);
-        auto ep = protocols::parse_endpoint(backends.substr(start, end - start));
-        REQUIRE(ep);
-        INFO("backend " << ep->host);
-        REQUIRE(data_port.count(ep->host) == 1);
-        CHECK(data_port[ep->host] == ep->port);
-        start = end == std::string::npos ? backends.size() : end + 1;
+      std::string bad;
+      auto entries = protocols::parse_endpoint_list(backends, bad);
+      INFO("bad entry " << bad);
+      REQUIRE(entries);
+      for (auto& entry : *entries) {
+        INFO("backend " << entry.where.host);
+        REQUIRE(data_port.count(entry.where.host) == 1);
+        CHECK(data_port[entry.where.host] == entry.where.port);
       }
     }
     if (auto target = env(service, "CLIENT_TARGET"); !target.empty()) {

@@ -43,3 +43,20 @@ TEST_CASE("numbers reject junk and overflow", "[units]") {
   CHECK(format_bytes(512) == "512B");
   CHECK(format_bytes(1536) == "1.5KiB");
 }
+
+TEST_CASE("endpoint lists parse optional names and name the bad entry", "[units]") {
+  std::string bad;
+  auto list = parse_endpoint_list("server-1:8080, b=10.0.0.2:81 ,[::1]:9", bad);
+  REQUIRE(list);
+  REQUIRE(list->size() == 3);
+  CHECK((*list)[0].name.empty());
+  CHECK((*list)[0].where == endpoint{"server-1", 8080});
+  CHECK((*list)[1].name == "b");
+  CHECK((*list)[1].where == endpoint{"10.0.0.2", 81});
+  CHECK((*list)[2].where == endpoint{"::1", 9});
+  CHECK_FALSE(parse_endpoint_list("a:1,=b:2", bad));
+  CHECK(bad == "=b:2");
+  CHECK_FALSE(parse_endpoint_list("a:1,nope", bad));
+  CHECK(bad == "nope");
+  CHECK(parse_endpoint_list("", bad)->empty());
+}
