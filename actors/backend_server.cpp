@@ -314,6 +314,13 @@ class backend_server : public caf::io::broker {
 }  // namespace
 
 caf::expected<backend_handle> spawn_backend(caf::actor_system& sys, backend_config cfg) {
+  // Resolve a host name here, outside the I/O loop: `restart` binds again inside the broker,
+  // where a blocking getaddrinfo must not run.
+  auto address = resolve_host(cfg.host);
+  if (!address) {
+    return address.error();
+  }
+  cfg.host = *address;
   auto fd = open_listener(cfg.host, cfg.port);
   if (!fd) {
     return fd.error();
