@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -153,12 +154,14 @@ int connect_result(int fd) {
   if (err != 0) {
     return err;
   }
-  sockaddr_storage ss{};
-  socklen_t sslen = sizeof(ss);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &sslen) != 0) {
-    return errno == ENOTCONN ? EINPROGRESS : errno;
+  // Still handshaking, or past it. Past it includes a socket the peer already closed or
+  // reset (getpeername would fail on those): they are handed over like a reset.
+  tcp_info info{};
+  socklen_t info_len = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &info_len) != 0) {
+    return errno;
   }
-  return 0;
+  return info.tcpi_state == TCP_SYN_SENT ? EINPROGRESS : 0;
 }
 
 caf::expected<std::string> resolve_host(const std::string& host) {
