@@ -41,8 +41,7 @@ std::string describe(const caf::error& err) {
   if (err.category() == protocols::l4_error_category) {
     return render_l4_error(err.code(), err.category(), err.context());
   }
-  auto text = caf::to_string(err);
-  return text;
+  return caf::to_string(err);
 }
 
 void log_line(std::string_view line) {
