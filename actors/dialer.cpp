@@ -53,9 +53,13 @@ using protocols::l4_errc;
 
 /// Watches one connecting socket for writability on CAF's multiplexer and tells the
 /// dialer when it fires. Deletes itself once the multiplexer has let go of it.
+///
+/// It holds the dialer only weakly: the dialer's pending table points at the watch, and a
+/// strong handle back made a cycle that kept both alive when the system stopped with a
+/// connect still in flight (LeakSanitizer, black-holed backend at shutdown).
 class connect_watch : public net::event_handler {
  public:
-  connect_watch(net::default_multiplexer& mpx, int fd, caf::actor dialer, uint64_t id)
+  connect_watch(net::default_multiplexer& mpx, int fd, caf::actor_addr dialer, uint64_t id)
       : net::event_handler(mpx, fd), dialer_(std::move(dialer)), id_(id) {}
 
   void start() { backend().add(net::operation::write, fd(), this); }
@@ -70,7 +74,9 @@ class connect_watch : public net::event_handler {
   void handle_event(net::operation) override {
     if (!fired_ && !stopped_) {
       fired_ = true;
-      caf::anon_send(dialer_, dialed_atom_v, id_);
+      if (auto dialer = caf::actor_cast<caf::actor>(dialer_)) {
+        caf::anon_send(dialer, dialed_atom_v, id_);
+      }
     }
   }
 
@@ -79,7 +85,7 @@ class connect_watch : public net::event_handler {
   void graceful_shutdown() override {}
 
  private:
-  caf::actor dialer_;
+  caf::actor_addr dialer_;
   uint64_t id_;
   bool fired_ = false;
   bool stopped_ = false;
@@ -122,7 +128,7 @@ class dialer : public caf::io::broker {
     }
     auto id = ++next_id_;
     auto& mpx = static_cast<net::default_multiplexer&>(backend());
-    auto* watch = new connect_watch(mpx, *fd, caf::actor_cast<caf::actor>(this), id);
+    auto* watch = new connect_watch(mpx, *fd, this->address(), id);
     watch->start();
     auto& p = pending_[id];
     p.watch = watch;
