@@ -10,11 +10,11 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/arrivals.hpp"
-#include "actors/client_stats.hpp"
-#include "actors/net.hpp"
-#include "actors/spawner.hpp"
-#include "actors/system.hpp"
+#include "actors/clients/arrivals.hpp"
+#include "actors/clients/client_stats.hpp"
+#include "actors/io/net.hpp"
+#include "actors/clients/spawner.hpp"
+#include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"

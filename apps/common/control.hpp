@@ -8,7 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 
-#include "actors/system.hpp"
+#include "actors/io/system.hpp"
 #include "apps/common/env_cli.hpp"
 #include "protocols/units.hpp"
 

@@ -5,8 +5,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/net.hpp"
-#include "actors/system.hpp"
+#include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
 #include "apps/common/signals.hpp"
 
 namespace l4sim::apps {

@@ -14,10 +14,10 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/balancer.hpp"
-#include "actors/balancing.hpp"
-#include "actors/net.hpp"
-#include "actors/system.hpp"
+#include "actors/balancer/balancer.hpp"
+#include "actors/balancer/balancing.hpp"
+#include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"

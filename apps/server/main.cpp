@@ -5,9 +5,9 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/backend_server.hpp"
-#include "actors/net.hpp"
-#include "actors/system.hpp"
+#include "actors/backend/backend_server.hpp"
+#include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"

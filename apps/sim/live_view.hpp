@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "actors/director.hpp"
+#include "actors/director/director.hpp"
 
 namespace l4sim::apps {
 

@@ -16,16 +16,16 @@
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/client_stats.hpp"
-#include "actors/director.hpp"
-#include "actors/net.hpp"
-#include "actors/scenario_topology.hpp"
-#include "actors/system.hpp"
+#include "actors/clients/client_stats.hpp"
+#include "actors/director/director.hpp"
+#include "actors/io/net.hpp"
+#include "actors/director/scenario_topology.hpp"
+#include "actors/io/system.hpp"
 #include "apps/common/signals.hpp"
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
-#include "protocols/scenario_loader.hpp"
+#include "protocols/scenario/scenario_loader.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;

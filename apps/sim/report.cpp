@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/client_stats.hpp"
-#include "actors/scenario_topology.hpp"
+#include "actors/clients/client_stats.hpp"
+#include "actors/director/scenario_topology.hpp"
 
 namespace l4sim::apps {
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/director.hpp"
+#include "actors/director/director.hpp"
 
 namespace l4sim::apps {
 

@@ -7,9 +7,9 @@
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
-#include "actors/arrivals.hpp"
-#include "actors/scenario_topology.hpp"
-#include "actors/system.hpp"
+#include "actors/clients/arrivals.hpp"
+#include "actors/director/scenario_topology.hpp"
+#include "actors/io/system.hpp"
 #include "apps/sim/service_set.hpp"
 #include "protocols/errors.hpp"
 

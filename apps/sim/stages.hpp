@@ -13,8 +13,8 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/director.hpp"
-#include "protocols/scenario.hpp"
+#include "actors/director/director.hpp"
+#include "protocols/scenario/scenario.hpp"
 #include "protocols/units.hpp"
 
 namespace l4sim::apps {

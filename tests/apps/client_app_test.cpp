@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
-#include "actors/net.hpp"
+#include "actors/io/net.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/socket_client.hpp"
 

@@ -5,7 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/system.hpp"
+#include "actors/io/system.hpp"
 
 namespace l4sim::testing {
 

@@ -7,8 +7,8 @@
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/backend_server.hpp"
-#include "actors/balancer.hpp"
+#include "actors/backend/backend_server.hpp"
+#include "actors/balancer/balancer.hpp"
 #include "tests/support/actor_system.hpp"
 #include "tests/support/socket_client.hpp"
 

@@ -1,0 +1,344 @@
+#include "actors/backend/backend_server.hpp"
+
+#include <chrono>
+#include <deque>
+#include <random>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <caf/actor_system.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
+#include "protocols/line/line_codec.hpp"
+#include "protocols/line/line_framer.hpp"
+#include "protocols/units.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+using caf::io::connection_handle;
+using clock_type = std::chrono::steady_clock;
+using protocols::command_kind;
+
+/// A reply waiting for its delay; replies leave a connection in the order of requests.
+struct pending_reply {
+  uint64_t seq = 0;
+  std::string text;
+  bool ready = false;
+};
+
+/// What the backend keeps per accepted connection.
+struct connection {
+  uint64_t serial = 0;  // distinguishes a reused fd (and so handle) from its predecessor
+  std::string peer;
+  protocols::line_framer framer;
+  clock_type::time_point last_activity;
+  bool replied = false;
+  uint64_t next_seq = 0;
+  std::deque<pending_reply> queue;
+};
+
+class backend_server : public caf::io::broker {
+ public:
+  backend_server(caf::actor_config& acfg, backend_config cfg, int listen_fd)
+      : caf::io::broker(acfg), cfg_(std::move(cfg)), listen_fd_(listen_fd), rng_(cfg_.seed) {
+    stats_.id = cfg_.id;
+    stats_.port = cfg_.port;
+  }
+
+  caf::behavior make_behavior() override {
+    doorman_ = add_doorman(listen_fd_);
+    stats_.listening = true;
+    schedule_sweep();
+    schedule_stats_log();
+    log("listening on {}:{}", cfg_.host, cfg_.port);
+    return {
+        [this](const caf::io::new_connection_msg& msg) { on_accept(msg.handle); },
+        [this](const caf::io::new_data_msg& msg) { on_data(msg); },
+        [this](const caf::io::connection_closed_msg& msg) { conns_.erase(msg.handle); },
+        [this](const caf::io::acceptor_closed_msg&) { stats_.listening = false; },
+        [this](reply_atom, connection_handle hdl, uint64_t serial, uint64_t seq) {
+          deliver(hdl, serial, seq);
+        },
+        [this](sweep_atom, uint64_t generation) {
+          if (generation == sweep_generation_) {
+            sweep_idle();
+            schedule_sweep();
+          }
+        },
+        [this](caf::tick_atom, uint64_t generation) {
+          if (generation == stats_generation_) {
+            log_line(format_backend_stats(snapshot()));
+            schedule_stats_log();
+          }
+        },
+        [this](caf::put_atom, delay_atom, protocols::duration_value setting) {
+          auto value = setting.value;
+          cfg_.delay = value;
+          log("delay set to {}", protocols::format_duration(value));
+        },
+        [this](caf::put_atom, max_conns_atom, uint32_t value) {
+          cfg_.max_conns = value;
+          log("max_conns set to {}", value);
+        },
+        [this](caf::put_atom, chaos_atom, uint32_t value) {
+          cfg_.chaos_pct = std::min<uint32_t>(value, 100);
+          log("chaos set to {}%", cfg_.chaos_pct);
+        },
+        [this](caf::put_atom, hang_atom, protocols::duration_value setting) {
+          auto value = setting.value;
+          cfg_.hang = value;
+          log("hang set to {}", protocols::format_duration(value));
+        },
+        [this](caf::put_atom, caf::timeout_atom, protocols::duration_value setting) {
+          auto value = setting.value;
+          cfg_.idle_timeout = value;
+          schedule_sweep();
+          log("idle timeout set to {}", protocols::format_duration(value));
+        },
+        [this](kill_atom) { kill(); },
+        [this](restart_atom) -> caf::result<uint16_t> { return restart(); },
+        [this](caf::get_atom, stats_atom) { return snapshot(); },
+    };
+  }
+
+ private:
+  template <class... Ts>
+  void log(fmt::format_string<Ts...> text, Ts&&... xs) {
+    if (cfg_.log) {
+      log_line(fmt::format("[{}] {}", cfg_.id, fmt::format(text, std::forward<Ts>(xs)...)));
+    }
+  }
+
+  protocols::backend_stats snapshot() {
+    auto result = stats_;
+    result.active = conns_.size();
+    return result;
+  }
+
+  void on_accept(connection_handle hdl) {
+    auto peer = peer_of(static_cast<int>(hdl.id()));
+    if (cfg_.max_conns > 0 && conns_.size() >= cfg_.max_conns) {
+      ++stats_.refused;
+      log("at capacity ({}/{}) — dropping {}", conns_.size(), cfg_.max_conns, peer);
+      close(hdl);
+      return;
+    }
+    if (cfg_.chaos_pct > 0 &&
+        std::uniform_int_distribution<uint32_t>{0, 99}(rng_) < cfg_.chaos_pct) {
+      ++stats_.chaos_dropped;
+      close(hdl);
+      return;
+    }
+    ++stats_.total;
+    auto& c = conns_[hdl];
+    c.serial = ++next_serial_;
+    c.peer = std::move(peer);
+    c.last_activity = clock_type::now();
+    configure_read(hdl, caf::io::receive_policy::at_most(4096));
+  }
+
+  void on_data(const caf::io::new_data_msg& msg) {
+    auto i = conns_.find(msg.handle);
+    if (i == conns_.end()) {
+      return;
+    }
+    auto& c = i->second;
+    stats_.bytes_in += msg.buf.size();
+    c.last_activity = clock_type::now();
+    c.framer.feed(std::string_view{msg.buf.data(), msg.buf.size()});
+    for (;;) {
+      auto fr = c.framer.next();
+      if (fr.status == protocols::frame_status::need_more) {
+        return;
+      }
+      if (fr.status == protocols::frame_status::too_long) {
+        ++stats_.errors;
+        send_now(msg.handle, protocols::too_long_reply(protocols::line_framer::default_max_line));
+        close(msg.handle);
+        conns_.erase(i);
+        return;
+      }
+      on_line(msg.handle, c, fr.line);
+    }
+  }
+
+  void on_line(connection_handle hdl, connection& c, const std::string& line) {
+    auto cmd = protocols::parse_command(line);
+    caf::timespan hold{0};
+    switch (cmd.kind) {
+      case command_kind::req:
+        ++stats_.requests;
+        hold = cfg_.delay;
+        break;
+      case command_kind::ping:
+        ++stats_.pings;
+        hold = cfg_.delay;
+        break;
+      case command_kind::slow:
+        ++stats_.slow_lines;
+        hold = cfg_.delay;
+        break;
+      case command_kind::stream:
+        ++stats_.stream_lines;
+        break;
+      case command_kind::unknown:
+        ++stats_.errors;
+        hold = cfg_.delay;
+        break;
+    }
+    if (!c.replied) {
+      c.replied = true;
+      hold += cfg_.hang;
+    }
+    auto text = protocols::reply_for(cmd, line);
+    // STREAM_ACK is never delayed, so it may overtake held replies; the rest keep order.
+    if (hold.count() == 0 && (c.queue.empty() || cmd.kind == command_kind::stream)) {
+      send_now(hdl, text);
+      return;
+    }
+    auto seq = c.next_seq++;
+    c.queue.push_back({seq, std::move(text), hold.count() == 0});
+    if (hold.count() > 0) {
+      delayed_send(this, hold, reply_atom_v, hdl, c.serial, seq);
+    } else {
+      flush_ready(hdl, c);
+    }
+  }
+
+  void deliver(connection_handle hdl, uint64_t serial, uint64_t seq) {
+    auto i = conns_.find(hdl);
+    if (i == conns_.end() || i->second.serial != serial) {
+      return;
+    }
+    for (auto& p : i->second.queue) {
+      if (p.seq == seq) {
+        p.ready = true;
+        break;
+      }
+    }
+    flush_ready(hdl, i->second);
+  }
+
+  void flush_ready(connection_handle hdl, connection& c) {
+    while (!c.queue.empty() && c.queue.front().ready) {
+      send_now(hdl, c.queue.front().text);
+      c.queue.pop_front();
+    }
+  }
+
+  void send_now(connection_handle hdl, const std::string& text) {
+    write(hdl, text.size(), text.data());
+    flush(hdl);
+    stats_.bytes_out += text.size();
+  }
+
+  void schedule_sweep() {
+    ++sweep_generation_;
+    if (cfg_.idle_timeout.count() <= 0) {
+      return;
+    }
+    // Sweep at a tenth of the timeout: one timer for all connections, 10% precision.
+    auto tick = std::clamp<caf::timespan>(cfg_.idle_timeout / 10, std::chrono::milliseconds{5},
+                                          std::chrono::seconds{1});
+    delayed_send(this, tick, sweep_atom_v, sweep_generation_);
+  }
+
+  void sweep_idle() {
+    auto deadline = clock_type::now() - cfg_.idle_timeout;
+    for (auto i = conns_.begin(); i != conns_.end();) {
+      if (i->second.last_activity <= deadline) {
+        ++stats_.idle_closed;
+        log("idle timeout — closing {}", i->second.peer);
+        close(i->first);
+        i = conns_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void schedule_stats_log() {
+    ++stats_generation_;
+    if (cfg_.stats_interval.count() > 0) {
+      delayed_send(this, cfg_.stats_interval, caf::tick_atom_v, stats_generation_);
+    }
+  }
+
+  void kill() {
+    if (!stats_.listening) {
+      return;
+    }
+    close(doorman_);
+    stats_.listening = false;
+    auto dropped = conns_.size();
+    // Shut the sockets down instead of a graceful close: a crashed process does not
+    // finish writing its replies.
+    for (auto& kv : conns_) {
+      shutdown_both(static_cast<int>(kv.first.id()));
+    }
+    conns_.clear();
+    log("killed: stopped listening, dropped {} connections", dropped);
+  }
+
+  caf::result<uint16_t> restart() {
+    if (stats_.listening) {
+      return cfg_.port;
+    }
+    auto fd = open_listener(cfg_.host, cfg_.port);
+    if (!fd) {
+      log("restart failed: {}", describe(fd.error()));
+      return fd.error();
+    }
+    doorman_ = add_doorman(*fd);
+    stats_.listening = true;
+    log("restarted: listening on {}:{}", cfg_.host, cfg_.port);
+    return cfg_.port;
+  }
+
+  backend_config cfg_;
+  int listen_fd_;
+  std::mt19937_64 rng_;
+  caf::io::accept_handle doorman_;
+  std::unordered_map<connection_handle, connection> conns_;
+  protocols::backend_stats stats_;
+  uint64_t next_serial_ = 0;
+  uint64_t sweep_generation_ = 0;
+  uint64_t stats_generation_ = 0;
+};
+
+}  // namespace
+
+caf::expected<backend_handle> spawn_backend(caf::actor_system& sys, backend_config cfg) {
+  // Resolve a host name here, outside the I/O loop: `restart` binds again inside the broker,
+  // where a blocking getaddrinfo must not run.
+  auto address = resolve_host(cfg.host);
+  if (!address) {
+    return address.error();
+  }
+  cfg.host = *address;
+  auto fd = open_listener(cfg.host, cfg.port);
+  if (!fd) {
+    return fd.error();
+  }
+  cfg.port = local_port_of(*fd);
+  auto port = cfg.port;
+  caf::actor_config acfg{&sys.middleman().backend()};
+  auto hdl = sys.spawn_class<backend_server, caf::no_spawn_options>(acfg, std::move(cfg), *fd);
+  return backend_handle{caf::actor_cast<backend_actor>(hdl), port};
+}
+
+std::string format_backend_stats(const protocols::backend_stats& st) {
+  return fmt::format(
+      "[{}] {} active={} total={} refused={} chaos={} idle_closed={} req={} ping={} stream={} "
+      "slow={} err={} in={} out={}",
+      st.id, st.listening ? "up" : "down", st.active, st.total, st.refused, st.chaos_dropped,
+      st.idle_closed, st.requests, st.pings, st.stream_lines, st.slow_lines, st.errors,
+      protocols::format_bytes(st.bytes_in), protocols::format_bytes(st.bytes_out));
+}
+
+}  // namespace l4sim::actors

@@ -1,0 +1,95 @@
+#include "actors/balancer/balancer.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/io/system.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+/// Logs the picker's stats table every `interval`.
+caf::behavior stats_reporter(caf::event_based_actor* self, picker_actor picker, std::string title,
+                             caf::timespan interval) {
+  self->delayed_send(self, interval, caf::tick_atom_v);
+  return {
+      [=](caf::tick_atom) {
+        self->request(picker, interval, caf::get_atom_v, stats_atom_v)
+            .then([=](const protocols::balancer_stats& st) {
+              log_line(format_stats_table(title, st));
+            });
+        self->delayed_send(self, interval, caf::tick_atom_v);
+      },
+  };
+}
+
+balancer_control_actor::behavior_type control_impl(balancer_control_actor::pointer self,
+                                                   picker_actor picker, health_actor health) {
+  return {
+      [=](caf::get_atom, stats_atom) {
+        return self->delegate(picker, caf::get_atom_v, stats_atom_v);
+      },
+      [=](caf::put_atom, algo_atom, const std::string& name) {
+        return self->delegate(picker, caf::put_atom_v, algo_atom_v, name);
+      },
+      [=](caf::join_atom, caf::actor subscriber) {
+        self->send(picker, caf::join_atom_v, std::move(subscriber));
+      },
+      [=](caf::add_atom, const protocols::backend_spec& be) {
+        self->send(picker, caf::add_atom_v, be);
+        self->send(health, caf::add_atom_v, be);
+      },
+      [=](caf::delete_atom, const std::string& id) {
+        self->send(picker, caf::delete_atom_v, id);
+        self->send(health, caf::delete_atom_v, id);
+      },
+  };
+}
+
+}  // namespace
+
+void balancer_handle::stop() const {
+  auto reason = caf::exit_reason::user_shutdown;
+  caf::anon_send_exit(listener, reason);
+  caf::anon_send_exit(health, reason);
+  caf::anon_send_exit(picker, reason);
+  caf::anon_send_exit(dialer, reason);
+  caf::anon_send_exit(control, reason);
+  if (reporter) {
+    caf::anon_send_exit(reporter, reason);
+  }
+}
+
+caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
+  picker_config pcfg{cfg.backends, cfg.algorithm, cfg.seed, cfg.log};
+  auto picker = spawn_picker(sys, pcfg);
+  if (!picker) {
+    return picker.error();
+  }
+  balancer_handle result;
+  result.id = cfg.id;
+  result.picker = *picker;
+  result.dialer = spawn_dialer(sys);
+  listener_config lcfg{cfg.host, cfg.port, session_deps{cfg.session, result.picker, result.dialer}};
+  auto listener = spawn_listener(sys, lcfg);
+  if (!listener) {
+    caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(result.dialer, caf::exit_reason::user_shutdown);
+    return listener.error();
+  }
+  result.listener = listener->actor;
+  result.port = listener->port;
+  cfg.health.log = cfg.log;
+  result.health = spawn_health_monitor(sys, cfg.health, cfg.backends, result.picker, result.dialer);
+  result.control = sys.spawn(control_impl, result.picker, result.health);
+  if (cfg.stats_interval.count() > 0) {
+    result.reporter =
+        sys.spawn(stats_reporter, result.picker, "[" + cfg.id + "]", cfg.stats_interval);
+  }
+  return result;
+}
+
+}  // namespace l4sim::actors

@@ -1,0 +1,62 @@
+#pragma once
+
+// The whole balancer in one call: dialer, picker, health monitor, listener and, when asked,
+// a periodic stats table. Used by the `lb` service and by the scenario runner.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/balancer/health_monitor.hpp"
+#include "actors/balancer/listener.hpp"
+#include "actors/balancer/picker.hpp"
+
+namespace l4sim::actors {
+
+/// What a director or a remote `sim` may do with a running balancer: read its stats,
+/// switch its algorithm, follow its health transitions, add and remove backends. It
+/// forwards to the picker and the health monitor; the `lb` service publishes it.
+using balancer_control_actor =
+    caf::typed_actor<caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>,
+                     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
+                     caf::reacts_to<caf::join_atom, caf::actor>,
+                     caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+                     caf::reacts_to<caf::delete_atom, std::string>>;
+
+/// Everything that configures a balancer.
+struct balancer_config {
+  std::string id = "lb";
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::vector<picker_backend> backends;
+  std::string algorithm = "rr";
+  uint64_t seed = 1;
+  health_config health;
+  session_config session;
+  caf::timespan stats_interval{0};  ///< period of the stats table log; 0 = off
+  bool log = true;
+};
+
+/// The actors of a running balancer.
+struct balancer_handle {
+  std::string id;
+  uint16_t port = 0;
+  listener_actor listener;
+  picker_actor picker;
+  health_actor health;
+  dialer_actor dialer;
+  caf::actor reporter;  ///< invalid when the stats log is off
+  balancer_control_actor control;
+
+  /// Stops accepting, closes every session and stops every actor.
+  void stop() const;
+};
+
+/// Spawns a balancer; fails (bad algorithm, port in use, no backends) without leaving
+/// anything running.
+caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg);
+
+}  // namespace l4sim::actors

@@ -1,0 +1,45 @@
+#pragma once
+
+// The health monitor: probes every backend with a TCP connect (through the dialer, so it
+// never blocks the I/O loop) every interval, with a timeout, feeds the results to a
+// rise/fall state machine per backend (actors/health_state.hpp), pushes transitions to the
+// picker and logs `[health] backend server-1  DOWN` / `UP`.
+//
+// In: the start-up config, `probe_atom` (probe now), backends added and removed. Out:
+// `backend_health_changed` to the picker (which tells its subscribers). Links: none.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/io/dialer.hpp"
+#include "actors/balancer/picker.hpp"
+
+namespace l4sim::actors {
+
+/// The health monitor's interface.
+using health_actor = caf::typed_actor<caf::reacts_to<probe_atom>,
+                                      caf::reacts_to<caf::tick_atom>,  // its own schedule
+                                      caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+                                      caf::reacts_to<caf::delete_atom, std::string>>;
+
+/// How the health monitor probes.
+struct health_config {
+  caf::timespan interval = std::chrono::seconds{3};  ///< 0 = no probes, all stay UP
+  caf::timespan timeout = std::chrono::seconds{1};   ///< capped at the interval
+  uint32_t rise = 1;
+  uint32_t fall = 1;
+  bool log = true;
+};
+
+/// Spawns a health monitor for the picker's backends; it probes at once, then every
+/// interval; transitions go to the picker, which forwards them to its subscribers.
+health_actor spawn_health_monitor(caf::actor_system& sys, health_config cfg,
+                                  std::vector<picker_backend> backends, picker_actor picker,
+                                  dialer_actor dialer);
+
+}  // namespace l4sim::actors

@@ -1,0 +1,135 @@
+#include "actors/balancer/session.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/broker.hpp>
+
+#include "protocols/balancer_messages.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+class session : public caf::io::broker {
+ public:
+  session(caf::actor_config& acfg, caf::io::connection_handle client, session_deps deps)
+      : caf::io::broker(acfg), client_(client), deps_(std::move(deps)) {}
+
+  caf::behavior make_behavior() override {
+    pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
+    pump_->on_finished([this] { maybe_quit(); });
+    request_pick();
+    caf::message_handler own{
+        [this](caf::get_atom, stats_atom) { return pump_->buffered(); },
+    };
+    return own.or_else(pump_->handlers());
+  }
+
+ private:
+  void on_exit() override {
+    // Drop the strong handles so that no cycle outlives the session.
+    pump_.reset();
+    deps_ = session_deps{};
+  }
+
+  void request_pick() {
+    busy_ = true;
+    request(deps_.picker, std::chrono::seconds{10}, pick_atom_v, tried_)
+        .then(
+            [this](const protocols::backend_pick& pick) {
+              busy_ = false;
+              if (pump_->finished()) {
+                send(deps_.picker, caf::close_atom_v, pick.id);
+                maybe_quit();
+                return;
+              }
+              dial(pick);
+            },
+            [this](const caf::error&) {
+              busy_ = false;
+              give_up();
+            });
+  }
+
+  void dial(const protocols::backend_pick& pick) {
+    busy_ = true;
+    tried_.push_back(pick.id);
+    // The dialer enforces the connect timeout; this deadline only guards against a dead
+    // dialer.
+    request(deps_.dialer, deps_.cfg.connect_timeout + std::chrono::seconds{5}, caf::connect_atom_v,
+            pick.address, pick.port, deps_.cfg.connect_timeout)
+        .then(
+            [this, id = pick.id](dialed_socket sock) {
+              busy_ = false;
+              if (pump_->finished()) {
+                send(deps_.picker, caf::close_atom_v, id);
+                maybe_quit();
+                return;  // the client left meanwhile; `sock` closes itself
+              }
+              backend_id_ = id;
+              send(deps_.picker, opened_atom_v, id);
+              pump_->attach_backend(sock.release());
+            },
+            [this, id = pick.id](const caf::error&) {
+              busy_ = false;
+              send(deps_.picker, failed_atom_v, id);
+              if (pump_->finished()) {
+                maybe_quit();
+              } else if (tried_.size() <= deps_.cfg.retries) {
+                request_pick();
+              } else {
+                give_up();
+              }
+            });
+  }
+
+  /// No backend could be had: close the client at once.
+  void give_up() {
+    gave_up_ = true;
+    report();
+    quit();
+  }
+
+  /// Quits unless a pick or dial is in flight, whose answer must still be accounted for.
+  void maybe_quit() {
+    if (!busy_) {
+      report();
+      quit();
+    }
+  }
+
+  void report() {
+    // A client that left before any backend was tried is not the backends' business.
+    if (backend_id_.empty() && !gave_up_) {
+      return;
+    }
+    send(deps_.picker,
+         protocols::session_finished{backend_id_, pump_->bytes_up(), pump_->bytes_down()});
+  }
+
+  caf::io::connection_handle client_;
+  session_deps deps_;
+  std::unique_ptr<broker_pump> pump_;
+  std::vector<std::string> tried_;
+  std::string backend_id_;
+  bool busy_ = false;
+  bool gave_up_ = false;
+};
+
+}  // namespace
+
+caf::actor spawn_session(caf::io::broker* owner, caf::io::connection_handle client,
+                         const session_deps& deps) {
+  auto scribe = owner->take(client);
+  caf::actor_config cfg{owner->context()};
+  auto hdl = owner->system().spawn_class<session, caf::no_spawn_options>(cfg, client, deps);
+  auto* impl = static_cast<session*>(caf::actor_cast<caf::abstract_actor*>(hdl));
+  impl->move_scribe(std::move(scribe));
+  owner->link_to(hdl);
+  return hdl;
+}
+
+}  // namespace l4sim::actors

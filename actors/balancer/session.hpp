@@ -1,0 +1,45 @@
+#pragma once
+
+// The session: one actor per proxied connection. It owns the client's scribe (moved in by
+// the listener), asks the picker for a backend, has the dialer connect, hands the socket
+// to its byte pump (actors/broker_pump.hpp) and, when a connect fails, retries another
+// backend up to `retries` times before closing the client. Its decisions (pick, dial,
+// retry, accounting, lifecycle) live here; moving bytes is the pump's.
+//
+// In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
+// `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
+// empty backend id when no backend could be had). `(get_atom, stats_atom)` answers the
+// bytes it buffers now. The listener links it.
+
+#include <cstdint>
+
+#include <caf/fwd.hpp>
+#include <caf/io/connection_handle.hpp>
+#include <caf/timespan.hpp>
+
+#include "actors/balancer/broker_pump.hpp"
+#include "actors/io/dialer.hpp"
+#include "actors/balancer/picker.hpp"
+
+namespace l4sim::actors {
+
+/// How sessions connect and buffer.
+struct session_config {
+  caf::timespan connect_timeout = std::chrono::milliseconds{1000};
+  uint32_t retries = 2;  ///< further backends to try after a failed connect
+  pump_config pump;
+};
+
+/// What a session needs from the rest of the balancer.
+struct session_deps {
+  session_config cfg;
+  picker_actor picker;
+  dialer_actor dialer;
+};
+
+/// Moves the scribe of `client` out of `owner` into a new session broker and links it to
+/// `owner`.
+caf::actor spawn_session(caf::io::broker* owner, caf::io::connection_handle client,
+                         const session_deps& deps);
+
+}  // namespace l4sim::actors

@@ -1,0 +1,354 @@
+#include "actors/director/director.hpp"
+
+#include <fmt/format.h>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/backend/backend_server.hpp"
+#include "actors/balancer/balancer.hpp"
+#include "actors/director/scenario_topology.hpp"
+#include "actors/clients/spawner.hpp"
+#include "actors/io/system.hpp"
+#include "protocols/scenario/expectations.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+using protocols::event_kind;
+using protocols::run_record;
+
+/// A backend of the stage.
+struct live_backend {
+  std::string id;
+  backend_actor actor;
+};
+
+struct director_state {
+  director_config cfg;
+  std::vector<live_backend> backends;
+  balancer_control_actor lb;
+  spawner_actor spawner;
+  caf::actor_clock::time_point start;
+  const caf::actor_clock* clock = nullptr;  // the system's: virtual under test_coordinator
+  run_record record;
+  std::vector<director_note> notes;
+  protocols::client_stats clients;
+  bool ending = false;
+  std::shared_ptr<std::vector<caf::actor>> owned = std::make_shared<std::vector<caf::actor>>();
+  caf::actor worker;  // runs the stage's process hook, if any
+
+  live_backend* find(const std::string& id) {
+    for (auto& b : backends) {
+      if (b.id == id) {
+        return &b;
+      }
+    }
+    return nullptr;
+  }
+
+  protocols::duration now() const {
+    auto real = std::chrono::duration_cast<protocols::duration>(clock->now() - start);
+    return protocols::duration{static_cast<int64_t>(real.count() / cfg.time_scale)};
+  }
+};
+
+using director_actor = caf::stateful_actor<director_state>;
+
+void note(director_actor* self, std::string text) {
+  auto& st = self->state;
+  director_note n{st.now(), std::move(text)};
+  st.notes.push_back(n);
+  self->send(st.cfg.observer, std::move(n));
+}
+
+/// Collects one sample: picker, spawner and every backend answer, then `done` runs.
+void take_sample(director_actor* self,
+                 std::function<void(run_record::sample, protocols::client_stats)> done) {
+  struct partial {
+    run_record::sample sample;
+    protocols::client_stats clients;
+    size_t outstanding = 0;
+    std::function<void(run_record::sample, protocols::client_stats)> done;
+    void settle() {
+      if (--outstanding == 0) {
+        done(std::move(sample), std::move(clients));
+      }
+    }
+  };
+  auto& st = self->state;
+  auto p = std::make_shared<partial>();
+  p->done = std::move(done);
+  p->sample.at = st.now();
+  p->outstanding = 2 + st.backends.size();
+  auto deadline = std::chrono::seconds{5};
+  self->request(st.lb, deadline, caf::get_atom_v, stats_atom_v)
+      .then(
+          [p](const protocols::balancer_stats& bs) {
+            for (auto& row : bs.backends) {
+              p->sample.total[row.id] = row.total;
+              p->sample.active[row.id] = row.active;
+              p->sample.healthy[row.id] = row.healthy;
+              p->sample.bytes[row.id] = row.bytes_in + row.bytes_out;
+            }
+            p->settle();
+          },
+          [p](const caf::error&) { p->settle(); });
+  self->request(st.spawner, deadline, caf::get_atom_v, stats_atom_v)
+      .then(
+          [p](const protocols::client_stats& cs) {
+            p->clients = cs;
+            auto& s = p->sample;
+            for (auto& row : cs.rows) {
+              s.clients_started += row.started;
+              s.clients_active += row.active;
+              for (auto end : {protocols::client_end::completed, protocols::client_end::stopped}) {
+                s.clients_completed += row.ended(end);
+              }
+              for (size_t i = 0; i < protocols::client_end_count; ++i) {
+                if (protocols::is_failure(static_cast<protocols::client_end>(i))) {
+                  s.clients_failed += row.ends[i];
+                }
+              }
+            }
+            p->settle();
+          },
+          [p](const caf::error&) { p->settle(); });
+  for (auto& b : st.backends) {
+    self->request(b.actor, deadline, caf::get_atom_v, stats_atom_v)
+        .then(
+            [p, id = b.id](const protocols::backend_stats& bs) {
+              p->sample.refused[id] = bs.refused;
+              p->settle();
+            },
+            [p](const caf::error&) { p->settle(); });
+  }
+}
+
+void schedule_tick(director_actor* self) {
+  self->delayed_send(self, self->state.cfg.sample_period, caf::tick_atom_v);
+}
+
+void on_tick(director_actor* self) {
+  if (self->state.ending) {
+    return;
+  }
+  take_sample(self, [self](run_record::sample s, protocols::client_stats cs) {
+    auto& st = self->state;
+    st.record.samples.push_back(s);
+    st.clients = cs;
+    self->send(st.cfg.observer, director_frame{std::move(s), std::move(cs)});
+  });
+  schedule_tick(self);
+}
+
+/// The thread that kills and restarts backends through the stage's hook: starting a
+/// process and connecting to it blocks, and a process must be forked from a thread that
+/// lives for the whole run (PR_SET_PDEATHSIG follows the forking thread).
+caf::behavior process_worker(
+    caf::event_based_actor*,
+    std::function<caf::expected<backend_actor>(const std::string&, bool)> hook) {
+  return {
+      [hook](caf::get_atom, const std::string& id, bool restart) -> caf::result<backend_actor> {
+        auto result = hook(id, restart);
+        if (!result) {
+          return result.error();
+        }
+        return *result;
+      },
+  };
+}
+
+void run_process_hook(director_actor* self, const std::string& id, bool restart) {
+  self->request(self->state.worker, std::chrono::seconds{30}, caf::get_atom_v, id, restart)
+      .then(
+          [self, id](backend_actor fresh) {
+            if (auto* b = self->state.find(id); b != nullptr && fresh) {
+              b->actor = std::move(fresh);
+            }
+          },
+          [self, id, restart](const caf::error& err) {
+            note(self,
+                 fmt::format("{} {} failed: {}", restart ? "restart" : "kill", id, describe(err)));
+          });
+}
+
+void fire(director_actor* self, const protocols::timeline_event& ev) {
+  auto& st = self->state;
+  auto scale = st.cfg.time_scale;
+  auto text = describe_event(ev);
+  note(self, text);
+  if (ev.kind == event_kind::add_backend) {
+    auto spec = ev.new_backend;
+    auto b = spawn_backend(self->system(), backend_config_for(spec, scale, st.cfg.verbose));
+    if (!b) {
+      note(self, fmt::format("add_backend {} failed: {}", spec.id, describe(b.error())));
+      return;
+    }
+    st.backends.push_back({spec.id, b->actor});
+    st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
+    auto be = backend_spec_for(spec, b->port);
+    self->send(st.lb, caf::add_atom_v, be);
+    return;
+  }
+  if (ev.kind == event_kind::set_algorithm) {
+    self->request(st.lb, std::chrono::seconds{5}, caf::put_atom_v, algo_atom_v, ev.text_value)
+        .then([](const std::string&) {},
+              [self](const caf::error& err) { note(self, "set_algorithm: " + describe(err)); });
+    return;
+  }
+  if (ev.kind == event_kind::set_rate) {
+    self->send(st.spawner, caf::put_atom_v, rate_atom_v, ev.rate_value / scale);
+    return;
+  }
+  if (ev.kind == event_kind::set_mix) {
+    self->send(st.spawner, caf::put_atom_v, mix_atom_v, client_mix_for(ev.mix_value));
+    return;
+  }
+  auto* b = st.find(ev.backend);
+  if (b == nullptr) {
+    note(self, fmt::format("no backend {} (already removed?)", ev.backend));
+    return;
+  }
+  if (st.cfg.on.process_hook && (ev.kind == event_kind::kill || ev.kind == event_kind::restart)) {
+    run_process_hook(self, b->id, ev.kind == event_kind::restart);
+    return;
+  }
+  auto& actor = b->actor;
+  switch (ev.kind) {
+    case event_kind::kill:
+      self->send(actor, kill_atom_v);
+      break;
+    case event_kind::restart:
+      self->request(actor, std::chrono::seconds{5}, restart_atom_v)
+          .then([](uint16_t) {},
+                [self](const caf::error& err) { note(self, "restart: " + describe(err)); });
+      break;
+    case event_kind::set_delay:
+      self->send(actor, caf::put_atom_v, delay_atom_v,
+                 protocols::duration_value{scaled(ev.duration_value, scale)});
+      break;
+    case event_kind::set_hang:
+      self->send(actor, caf::put_atom_v, hang_atom_v,
+                 protocols::duration_value{scaled(ev.duration_value, scale)});
+      break;
+    case event_kind::set_max_conns:
+      self->send(actor, caf::put_atom_v, max_conns_atom_v, static_cast<uint32_t>(ev.number_value));
+      break;
+    case event_kind::set_chaos:
+      self->send(actor, caf::put_atom_v, chaos_atom_v, static_cast<uint32_t>(ev.number_value));
+      break;
+    case event_kind::remove_backend:
+      self->send(st.lb, caf::delete_atom_v, b->id);
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      st.backends.erase(st.backends.begin() + (b - st.backends.data()));
+      break;
+    default:
+      break;
+  }
+}
+
+void stop_everything(director_actor* self) {
+  for (auto& x : *self->state.owned) {
+    self->send_exit(x, caf::exit_reason::user_shutdown);
+  }
+}
+
+void finish(director_actor* self) {
+  auto& st = self->state;
+  st.ending = true;
+  note(self, "end of run: stopping the clients");
+  auto grace = std::chrono::seconds{30};
+  self->request(st.spawner, grace, finish_atom_v)
+      .then(
+          [self](const protocols::client_stats& cs) {
+            self->state.clients = cs;
+            take_sample(self, [self](run_record::sample s, protocols::client_stats) {
+              auto& st = self->state;
+              st.record.samples.push_back(std::move(s));
+              st.record.ended = st.cfg.scn.length;
+              st.record.clients = client_outcomes(st.clients, st.cfg.time_scale);
+              director_done done;
+              done.record = st.record;
+              done.verdicts = protocols::check_all(st.cfg.scn, st.record);
+              done.notes = st.notes;
+              done.clients = st.clients;
+              self->send(st.cfg.observer, std::move(done));
+              stop_everything(self);
+              self->quit();
+            });
+          },
+          [self](const caf::error& err) {
+            director_done done;
+            done.error = "the clients did not stop: " + describe(err);
+            self->send(self->state.cfg.observer, std::move(done));
+            stop_everything(self);
+            self->quit();
+          });
+}
+
+caf::behavior director_impl(director_actor* self, director_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  for (auto& [id, actor] : st.cfg.on.backends) {
+    st.backends.push_back({id, actor});
+  }
+  st.lb = st.cfg.on.lb;
+  st.spawner = st.cfg.on.clients;
+  *st.owned = st.cfg.on.owned;
+  if (st.cfg.on.process_hook) {
+    st.worker = self->spawn<caf::detached>(process_worker, st.cfg.on.process_hook);
+    st.owned->push_back(st.worker);
+  }
+  st.clock = &self->clock();
+  st.start = st.clock->now();
+  self->send(st.lb, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
+  note(self, st.cfg.on.summary);
+  for (size_t i = 0; i < st.cfg.scn.timeline.size(); ++i) {
+    self->delayed_send(self, scaled(st.cfg.scn.timeline[i].at, st.cfg.time_scale),
+                       caf::update_atom_v, static_cast<uint64_t>(i));
+  }
+  self->delayed_send(self, scaled(st.cfg.scn.length, st.cfg.time_scale), caf::close_atom_v);
+  schedule_tick(self);
+  // Whatever ends the director also ends what it built, or the actor system would wait on
+  // it forever.
+  self->attach_functor([owned = st.owned] {
+    for (auto& x : *owned) {
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    }
+  });
+  return {
+      [self](caf::tick_atom) { on_tick(self); },
+      [self](caf::update_atom, uint64_t index) {
+        auto& st = self->state;
+        if (!st.ending && index < st.cfg.scn.timeline.size()) {
+          fire(self, st.cfg.scn.timeline[index]);
+        }
+      },
+      [self](const protocols::backend_health_changed& msg) {
+        auto& st = self->state;
+        st.record.health.push_back({st.now(), msg.backend_id, msg.healthy});
+        note(self,
+             fmt::format("[health] backend {}  {}", msg.backend_id, msg.healthy ? "UP" : "DOWN"));
+      },
+      [self](caf::close_atom) {
+        if (!self->state.ending) {
+          finish(self);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::timespan scaled(protocols::duration d, double time_scale) {
+  return caf::timespan{static_cast<int64_t>(static_cast<double>(d.count()) * time_scale)};
+}
+
+caf::actor spawn_director(caf::actor_system& sys, director_config cfg) {
+  return sys.spawn(director_impl, std::move(cfg));
+}
+
+}  // namespace l4sim::actors

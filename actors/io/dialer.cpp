@@ -1,0 +1,187 @@
+#include "actors/io/dialer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <caf/actor_system.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/event_handler.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/send.hpp>
+
+#include "actors/io/net.hpp"
+#include "protocols/errors.hpp"
+
+namespace l4sim::actors {
+
+struct dialed_socket::owner {
+  int fd = -1;
+  ~owner() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+};
+
+dialed_socket::dialed_socket(int fd) : owner_(std::make_shared<owner>()) {
+  owner_->fd = fd;
+}
+
+int dialed_socket::release() {
+  if (!owner_) {
+    return -1;
+  }
+  auto fd = owner_->fd;
+  owner_->fd = -1;
+  return fd;
+}
+
+bool dialed_socket::valid() const {
+  return owner_ && owner_->fd >= 0;
+}
+
+namespace {
+
+namespace net = caf::io::network;
+using protocols::l4_errc;
+
+/// Watches one connecting socket for writability on CAF's multiplexer and tells the
+/// dialer when it fires. Deletes itself once the multiplexer has let go of it.
+///
+/// It holds the dialer only weakly: the dialer's pending table points at the watch, and a
+/// strong handle back made a cycle that kept both alive when the system stopped with a
+/// connect still in flight (LeakSanitizer, black-holed backend at shutdown).
+class connect_watch : public net::event_handler {
+ public:
+  connect_watch(net::default_multiplexer& mpx, int fd, caf::actor_addr dialer, uint64_t id)
+      : net::event_handler(mpx, fd), dialer_(std::move(dialer)), id_(id) {}
+
+  void start() { backend().add(net::operation::write, fd(), this); }
+
+  /// Stops watching; the multiplexer then removes and deletes this handler, which closes
+  /// its socket.
+  void stop() {
+    stopped_ = true;
+    backend().del(net::operation::write, fd(), this);
+  }
+
+  void handle_event(net::operation) override {
+    if (!fired_ && !stopped_) {
+      fired_ = true;
+      if (auto dialer = caf::actor_cast<caf::actor>(dialer_)) {
+        caf::anon_send(dialer, dialed_atom_v, id_);
+      }
+    }
+  }
+
+  void removed_from_loop(net::operation) override { delete this; }
+
+  void graceful_shutdown() override {}
+
+ private:
+  caf::actor_addr dialer_;
+  uint64_t id_;
+  bool fired_ = false;
+  bool stopped_ = false;
+};
+
+/// A connect in flight.
+struct pending_dial {
+  connect_watch* watch = nullptr;
+  int fd = -1;
+  std::string target;
+  caf::response_promise promise;
+};
+
+class dialer : public caf::io::broker {
+ public:
+  explicit dialer(caf::actor_config& cfg) : caf::io::broker(cfg) {}
+
+  caf::behavior make_behavior() override {
+    return {
+        [this](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout)
+            -> caf::result<dialed_socket> { return dial(address, port, timeout); },
+        [this](dialed_atom, uint64_t id) { finish(id, false); },
+        [this](caf::timeout_atom, uint64_t id) { finish(id, true); },
+    };
+  }
+
+  void on_exit() override {
+    for (auto& kv : pending_) {
+      kv.second.watch->stop();
+    }
+    pending_.clear();
+  }
+
+ private:
+  caf::result<dialed_socket> dial(const std::string& address, uint16_t port,
+                                  caf::timespan timeout) {
+    auto fd = start_connect(address, port);
+    if (!fd) {
+      return fd.error();
+    }
+    auto id = ++next_id_;
+    auto& mpx = static_cast<net::default_multiplexer&>(backend());
+    auto* watch = new connect_watch(mpx, *fd, this->address(), id);
+    watch->start();
+    auto& p = pending_[id];
+    p.watch = watch;
+    p.fd = *fd;
+    p.target = fmt::format("{}:{}", address, port);
+    p.promise = make_response_promise<dialed_socket>();
+    delayed_send(this, timeout, caf::timeout_atom_v, id);
+    return p.promise;
+  }
+
+  void finish(uint64_t id, bool timed_out) {
+    auto i = pending_.find(id);
+    if (i == pending_.end()) {
+      return;
+    }
+    auto p = std::move(i->second);
+    pending_.erase(i);
+    if (timed_out) {
+      p.watch->stop();
+      p.promise.deliver(caf::make_error(l4_errc::upstream_timeout,
+                                        fmt::format("connect to {} timed out", p.target)));
+      return;
+    }
+    auto rc = connect_result(p.fd);
+    if (rc == 0) {
+      // Hand over a duplicate: the multiplexer squashes pending registrations by fd number,
+      // so the requester's scribe must not reuse the number this watch is leaving.
+      int fd = ::fcntl(p.fd, F_DUPFD_CLOEXEC, 0);
+      p.watch->stop();
+      if (fd < 0) {
+        p.promise.deliver(caf::make_error(l4_errc::upstream_connect_failed,
+                                          fmt::format("dup: {}", std::strerror(errno))));
+        return;
+      }
+      p.promise.deliver(dialed_socket{fd});
+      return;
+    }
+    p.watch->stop();
+    p.promise.deliver(caf::make_error(
+        l4_errc::upstream_connect_failed,
+        fmt::format("connect to {}: {}", p.target, std::strerror(rc == EINPROGRESS ? EIO : rc))));
+  }
+
+  std::unordered_map<uint64_t, pending_dial> pending_;
+  uint64_t next_id_ = 0;
+};
+
+}  // namespace
+
+dialer_actor spawn_dialer(caf::actor_system& sys) {
+  caf::actor_config cfg{&sys.middleman().backend()};
+  auto hdl = sys.spawn_class<dialer, caf::no_spawn_options>(cfg);
+  return caf::actor_cast<dialer_actor>(hdl);
+}
+
+}  // namespace l4sim::actors

@@ -1,0 +1,55 @@
+#include "actors/io/system.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/message.hpp>
+
+#include "protocols/errors.hpp"
+#include "protocols/type_ids.hpp"
+
+namespace l4sim::actors {
+
+namespace {
+
+std::string render_l4_error(uint8_t code, caf::atom_value, const caf::message& ctx) {
+  auto text = protocols::to_string(static_cast<protocols::l4_errc>(code));
+  if (!ctx.empty() && ctx.match_element<std::string>(0)) {
+    text += ": ";
+    text += ctx.get_as<std::string>(0);
+  }
+  return text;
+}
+
+}  // namespace
+
+void configure_system(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::l4sim>();
+  cfg.add_error_category(protocols::l4_error_category, render_l4_error);
+  cfg.load<caf::io::middleman>();
+  // halt() cannot stop a read loop already running; fewer reads per wake-up bound how far
+  // a paused connection overshoots its high-water mark (4 x 64 KiB instead of 50 x).
+  cfg.set("middleman.max-consecutive-reads", 4);
+}
+
+std::string describe(const caf::error& err) {
+  if (!err) {
+    return "no error";
+  }
+  if (err.category() == protocols::l4_error_category) {
+    return render_l4_error(err.code(), err.category(), err.context());
+  }
+  return caf::to_string(err);
+}
+
+void log_line(std::string_view line) {
+  static std::mutex mtx;
+  std::lock_guard<std::mutex> guard{mtx};
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace l4sim::actors

@@ -1,0 +1,241 @@
+#include "protocols/scenario/expectations.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace l4sim::protocols {
+
+namespace {
+
+/// Returns the last sample at or before `at` (nothing = the last one), or null.
+const run_record::sample* sample_at(const run_record& record, std::optional<duration> at) {
+  const run_record::sample* found = nullptr;
+  for (const auto& sample : record.samples) {
+    if (at && sample.at > *at) {
+      break;
+    }
+    found = &sample;
+  }
+  return found;
+}
+
+uint64_t total_of(const run_record::sample* sample, const std::string& backend) {
+  if (sample == nullptr) {
+    return 0;
+  }
+  auto it = sample->total.find(backend);
+  return it == sample->total.end() ? 0 : it->second;
+}
+
+std::string window_text(const expectation& e) {
+  return fmt::format("[{}, {}]", format_duration(e.from),
+                     e.to ? format_duration(*e.to) : std::string{"end"});
+}
+
+std::string state_text(bool healthy) {
+  return healthy ? "UP" : "DOWN";
+}
+
+std::string clients_text(const std::string& type) {
+  return type.empty() ? "all clients" : type + " clients";
+}
+
+std::string percentile_text(double pct) {
+  return pct >= 100 ? std::string{"max"} : fmt::format("p{:g}", pct);
+}
+
+void check_health(const expectation& e, const run_record& record, verdict& v) {
+  auto deadline = e.after + e.within;
+  v.expected = fmt::format("{} {} within {} after {}", e.backend, state_text(e.healthy),
+                           format_duration(e.within), format_duration(e.after));
+  for (const auto& change : record.health) {
+    if (change.backend == e.backend && change.healthy == e.healthy && change.at >= e.after) {
+      v.passed = change.at <= deadline;
+      v.observed = fmt::format("{} at {} ({} after)", state_text(e.healthy),
+                               format_duration(change.at), format_duration(change.at - e.after));
+      return;
+    }
+  }
+  // No change to the wanted state: report the last state known, if any.
+  std::optional<bool> last;
+  for (const auto& change : record.health) {
+    if (change.backend == e.backend) {
+      last = change.healthy;
+    }
+  }
+  v.passed = false;
+  v.observed = last ? fmt::format("still {} at the end", state_text(*last))
+                    : fmt::format("never {}", state_text(e.healthy));
+}
+
+void check_share(const expectation& e, const run_record& record, verdict& v) {
+  v.expected = fmt::format("{}'s share of new connections in {} within [{:g}, {:g}]", e.backend,
+                           window_text(e), e.min_share, e.max_share);
+  auto first = sample_at(record, e.from);
+  auto last = sample_at(record, e.to);
+  std::set<std::string> names;
+  if (last != nullptr) {
+    for (const auto& [name, total] : last->total) {
+      names.insert(name);
+    }
+  }
+  uint64_t all = 0;
+  for (const auto& name : names) {
+    all += total_of(last, name) - std::min(total_of(last, name), total_of(first, name));
+  }
+  if (all == 0) {
+    v.passed = false;
+    v.observed = "no connections in window";
+    return;
+  }
+  auto mine = new_connections_in(record, e.backend, e.from, e.to);
+  auto share = static_cast<double>(mine) / static_cast<double>(all);
+  v.passed = share >= e.min_share && share <= e.max_share;
+  v.observed = fmt::format("{:.3f} ({} of {})", share, mine, all);
+}
+
+void check_spread(const expectation& e, const run_record& record, verdict& v) {
+  v.expected =
+      fmt::format("max - min new connections per backend in {} <= {}", window_text(e), e.max_count);
+  auto last = sample_at(record, e.to);
+  if (last == nullptr || last->total.empty()) {
+    v.passed = true;
+    v.observed = "no backends sampled";
+    return;
+  }
+  uint64_t lo = UINT64_MAX;
+  uint64_t hi = 0;
+  std::string lo_name;
+  std::string hi_name;
+  for (const auto& [name, total] : last->total) {
+    auto n = new_connections_in(record, name, e.from, e.to);
+    if (n < lo) {
+      lo = n;
+      lo_name = name;
+    }
+    if (n >= hi) {
+      hi = n;
+      hi_name = name;
+    }
+  }
+  v.passed = hi - lo <= e.max_count;
+  v.observed = fmt::format("{} ({} {}, {} {})", hi - lo, hi_name, hi, lo_name, lo);
+}
+
+void check_failures(const expectation& e, const run_record& record, verdict& v) {
+  v.expected = fmt::format("{} failed{} <= {:g}", clients_text(e.client_type),
+                           e.reason.empty() ? "" : " by " + e.reason, e.max_ratio);
+  uint64_t started = 0;
+  uint64_t failed = 0;
+  for (const auto& [type, outcome] : record.clients) {
+    if (!e.client_type.empty() && type != e.client_type) {
+      continue;
+    }
+    started += outcome.started;
+    for (const auto& [reason, n] : outcome.failed) {
+      if (e.reason.empty() || reason == e.reason) {
+        failed += n;
+      }
+    }
+  }
+  if (started == 0) {
+    v.passed = true;
+    v.observed = "no clients";
+    return;
+  }
+  auto ratio = static_cast<double>(failed) / static_cast<double>(started);
+  v.passed = ratio <= e.max_ratio;
+  v.observed = fmt::format("{:.3f} ({} of {})", ratio, failed, started);
+}
+
+void check_latency(const expectation& e, const run_record& record, verdict& v) {
+  auto pct = percentile_text(e.percentile);
+  v.expected = fmt::format("{} latency of {} <= {}", pct, clients_text(e.client_type),
+                           format_duration(e.max_latency));
+  // With several types ("all"), the worst type's percentile stands for all of them.
+  std::optional<duration> worst;
+  for (const auto& [type, outcome] : record.clients) {
+    if (!e.client_type.empty() && type != e.client_type) {
+      continue;
+    }
+    if (auto it = outcome.latency.find(e.percentile); it != outcome.latency.end()) {
+      worst = worst ? std::max(*worst, it->second) : it->second;
+    }
+  }
+  if (!worst) {
+    v.passed = false;
+    v.observed = "no requests";
+    return;
+  }
+  v.passed = *worst <= e.max_latency;
+  v.observed = fmt::format("{} {}", pct, format_duration(*worst));
+}
+
+void check_refused(const expectation& e, const run_record& record, verdict& v) {
+  v.expected =
+      fmt::format("{} refused at least {} connections at capacity", e.backend, e.max_count);
+  uint64_t refused = 0;
+  if (auto last = sample_at(record, std::nullopt)) {
+    if (auto it = last->refused.find(e.backend); it != last->refused.end()) {
+      refused = it->second;
+    }
+  }
+  v.passed = refused >= e.max_count;
+  v.observed = fmt::format("{} refused", refused);
+}
+
+}  // namespace
+
+uint64_t new_connections_in(const run_record& record, const std::string& backend, duration from,
+                            std::optional<duration> to) {
+  auto before = total_of(sample_at(record, from), backend);
+  auto until = total_of(sample_at(record, to), backend);
+  return until >= before ? until - before : 0;
+}
+
+verdict check(const expectation& e, const run_record& record) {
+  verdict v;
+  v.text = e.text;
+  switch (e.kind) {
+    case expect_kind::health:
+      check_health(e, record, v);
+      break;
+    case expect_kind::new_connections: {
+      auto n = new_connections_in(record, e.backend, e.from, e.to);
+      v.expected = fmt::format("{} gets at most {} new connections in {}", e.backend, e.max_count,
+                               window_text(e));
+      v.passed = n <= e.max_count;
+      v.observed = fmt::format("{} new connections", n);
+      break;
+    }
+    case expect_kind::spread:
+      check_spread(e, record, v);
+      break;
+    case expect_kind::share:
+      check_share(e, record, v);
+      break;
+    case expect_kind::failure_ratio:
+      check_failures(e, record, v);
+      break;
+    case expect_kind::latency:
+      check_latency(e, record, v);
+      break;
+    case expect_kind::refused_at_least:
+      check_refused(e, record, v);
+      break;
+  }
+  return v;
+}
+
+std::vector<verdict> check_all(const scenario& scn, const run_record& record) {
+  std::vector<verdict> out;
+  out.reserve(scn.expect.size());
+  for (const auto& e : scn.expect) {
+    out.push_back(check(e, record));
+  }
+  return out;
+}
+
+}  // namespace l4sim::protocols

@@ -1,0 +1,65 @@
+#include "protocols/scenario/scenario.hpp"
+
+namespace l4sim::protocols {
+
+std::string to_string(event_kind kind) {
+  switch (kind) {
+    case event_kind::kill:
+      return "kill";
+    case event_kind::restart:
+      return "restart";
+    case event_kind::set_delay:
+      return "set_delay";
+    case event_kind::set_max_conns:
+      return "set_max_conns";
+    case event_kind::set_chaos:
+      return "set_chaos";
+    case event_kind::set_hang:
+      return "set_hang";
+    case event_kind::set_algorithm:
+      return "set_algorithm";
+    case event_kind::set_rate:
+      return "set_rate";
+    case event_kind::set_mix:
+      return "set_mix";
+    case event_kind::add_backend:
+      return "add_backend";
+    case event_kind::remove_backend:
+      return "remove_backend";
+  }
+  return "unknown";
+}
+
+std::string to_string(expect_kind kind) {
+  switch (kind) {
+    case expect_kind::health:
+      return "health";
+    case expect_kind::new_connections:
+      return "new_connections";
+    case expect_kind::spread:
+      return "spread";
+    case expect_kind::share:
+      return "share";
+    case expect_kind::failure_ratio:
+      return "failures";
+    case expect_kind::latency:
+      return "latency";
+    case expect_kind::refused_at_least:
+      return "refused_at_least";
+  }
+  return "unknown";
+}
+
+const std::vector<std::string>& client_types() {
+  static const std::vector<std::string> types{"real", "fire_and_forget", "stream", "idle", "slow"};
+  return types;
+}
+
+const std::vector<std::string>& failure_reasons() {
+  // The failing ways a client can end (protocols/client_messages.hpp, client_end).
+  static const std::vector<std::string> reasons{"refused",        "reset",        "timed_out",
+                                                "closed_by_peer", "err_received", "bad_reply"};
+  return reasons;
+}
+
+}  // namespace l4sim::protocols

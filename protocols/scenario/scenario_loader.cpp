@@ -1,0 +1,356 @@
+#include "protocols/scenario/scenario_loader.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "protocols/scenario/scenario_yaml.hpp"
+
+namespace l4sim::protocols {
+
+namespace {
+
+using detail::error_sink;
+using detail::map_reader;
+
+/// How a per-type client parameter is written.
+enum class param_syntax {
+  count,              ///< a whole number >= 1
+  duration,           ///< a duration >= 0
+  positive_duration,  ///< a duration > 0
+};
+
+/// One parameter a client type accepts under `clients.params.<type>`.
+struct param_spec {
+  const char* type;
+  const char* key;
+  param_syntax syntax;
+  const char* not_above;  ///< another key of the same type this one must not exceed, or ""
+};
+
+/// THE table of per-type client parameters; types missing here take none.
+constexpr param_spec param_table[] = {
+    {"real", "requests_min", param_syntax::count, "requests_max"},
+    {"real", "requests_max", param_syntax::count, ""},
+    {"real", "think_min", param_syntax::duration, "think_max"},
+    {"real", "think_max", param_syntax::duration, ""},
+    {"stream", "interval", param_syntax::positive_duration, ""},
+    {"slow", "byte_gap_min", param_syntax::duration, "byte_gap_max"},
+    {"slow", "byte_gap_max", param_syntax::duration, ""},
+};
+
+const std::vector<std::string> top_keys{"name",     "description", "duration", "seed",  "backends",
+                                        "balancer", "clients",     "timeline", "expect"};
+const std::vector<std::string> algorithms{"rr", "lc", "rand"};
+
+std::vector<std::string> params_of(const std::string& type) {
+  std::vector<std::string> keys;
+  for (const auto& spec : param_table) {
+    if (type == spec.type) {
+      keys.emplace_back(spec.key);
+    }
+  }
+  return keys;
+}
+
+/// Validates one type's parameters and returns them as written.
+std::map<std::string, std::string> read_params_of(error_sink& sink, const YAML::Node& node,
+                                                  const std::string& type) {
+  map_reader map{sink, node, fmt::format("clients.params.{}", type), params_of(type)};
+  std::map<std::string, std::string> out;
+  std::map<std::string, double> numbers;  // for the min <= max checks
+  for (const auto& spec : param_table) {
+    auto value = type == spec.type ? map.find(spec.key) : std::nullopt;
+    if (!value) {
+      continue;
+    }
+    auto what = map.what(spec.key);
+    if (spec.syntax == param_syntax::count) {
+      if (auto n = detail::read_count(sink, *value, what, 1, 1'000'000)) {
+        numbers[spec.key] = static_cast<double>(*n);
+        out[spec.key] = value->Scalar();
+      }
+    } else if (auto d = detail::read_duration(sink, *value, what,
+                                              spec.syntax == param_syntax::positive_duration)) {
+      numbers[spec.key] = static_cast<double>(d->count());
+      out[spec.key] = value->Scalar();
+    }
+  }
+  for (const auto& spec : param_table) {
+    std::string upper = spec.not_above;
+    if (type == spec.type && !upper.empty() && numbers.count(spec.key) > 0 &&
+        numbers.count(upper) > 0 && numbers[spec.key] > numbers[upper]) {
+      sink.add(*map.find(spec.key), fmt::format("{}: {} is above {} ({})", map.what(spec.key),
+                                                out[spec.key], upper, out[upper]));
+    }
+  }
+  return out;
+}
+
+void read_params(error_sink& sink, const YAML::Node& node, scenario_clients& clients) {
+  map_reader map{sink, node, "clients.params", client_types()};
+  for (const auto& type : map.present()) {
+    clients.params[type] = read_params_of(sink, *map.find(type), type);
+  }
+}
+
+void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& out) {
+  map_reader map{sink, node, "balancer", {"algorithm", "health", "connect_timeout", "retries"}};
+  map.choice_into("algorithm", out.algorithm, algorithms);
+  map.duration_into("connect_timeout", out.connect_timeout, true);
+  map.count_into("retries", out.retries, 0, 100);
+  if (auto health = map.find("health")) {
+    map_reader h{sink, *health, "balancer.health", {"interval", "timeout", "rise", "fall"}};
+    h.duration_into("interval", out.health.interval, true);
+    h.duration_into("timeout", out.health.timeout, true);
+    h.count_into("rise", out.health.rise, 1, 100);
+    h.count_into("fall", out.health.fall, 1, 100);
+  }
+}
+
+void read_clients(error_sink& sink, const YAML::Node& node, scenario_clients& out) {
+  map_reader map{
+      sink, node, "clients", {"rate", "arrival", "mix", "max_active", "connect_timeout", "params"}};
+  if (auto rate = map.find("rate")) {
+    if (auto value = detail::read_rate(sink, *rate, map.what("rate"))) {
+      out.rate = *value;
+    }
+  }
+  map.choice_into("arrival", out.arrival, {"uniform", "poisson"});
+  if (auto mix = map.find("mix")) {
+    if (auto value = detail::read_mix(sink, *mix, "clients.mix")) {
+      out.mix = *value;
+    }
+  }
+  map.count_into("max_active", out.max_active, 0, 1'000'000);
+  map.duration_into("connect_timeout", out.connect_timeout, true);
+  if (auto params = map.find("params")) {
+    read_params(sink, *params, out);
+  }
+}
+
+std::vector<mix_entry> default_mix() {
+  return {{"real", 50}, {"fire_and_forget", 20}, {"stream", 15}, {"idle", 10}, {"slow", 5}};
+}
+
+/// Fills a scenario from a parsed document; every problem goes to `sink`. A non-empty
+/// `file_stem` is the name the scenario must have.
+scenario read_scenario(error_sink& sink, const YAML::Node& root, const std::string& file_stem) {
+  scenario out;
+  out.clients.mix = default_mix();
+  if (root.IsNull()) {
+    sink.add(YAML::Mark{}, "empty file: expected a scenario map with name, duration, backends");
+    return out;
+  }
+  map_reader map{sink, root, "scenario", top_keys};
+  if (!map.is_map()) {
+    return out;
+  }
+  if (auto name = map.require("name")) {
+    if (auto text = detail::read_text(sink, *name, map.what("name"))) {
+      out.name = *text;
+      if (!file_stem.empty() && out.name != file_stem) {
+        sink.add(*name, fmt::format("name in scenario: \"{}\" must equal the file's base name "
+                                    "\"{}\"",
+                                    out.name, file_stem));
+      }
+    }
+  }
+  if (auto description = map.find("description")) {
+    if (description->IsScalar()) {
+      out.description = description->Scalar();
+    } else {
+      sink.add(*description, fmt::format("description in scenario: expected text, got {}",
+                                         detail::describe(*description)));
+    }
+  }
+  if (auto length = map.require("duration")) {
+    if (auto value = detail::read_duration(sink, *length, map.what("duration"), true)) {
+      out.length = *value;
+    }
+  }
+  map.count_into("seed", out.seed, 0, UINT64_MAX);
+  detail::scenario_scope scope;
+  scope.length = out.length;
+  if (auto backends = map.require("backends")) {
+    if (!backends->IsSequence() || backends->size() == 0) {
+      sink.add(*backends, fmt::format("backends in scenario: expected a list of at least one "
+                                      "backend ({{id: ..., ...}}), got {}",
+                                      detail::describe(*backends)));
+    } else {
+      for (const auto& item : *backends) {
+        auto backend = detail::read_backend(sink, item, "backend");
+        if (!backend) {
+          continue;
+        }
+        if (!scope.declared.insert(backend->id).second) {
+          sink.add(item, fmt::format("duplicate backend id \"{}\"", backend->id));
+          continue;
+        }
+        out.backends.push_back(*backend);
+      }
+    }
+  }
+  scope.ever = scope.declared;
+  if (auto balancer = map.find("balancer")) {
+    read_balancer(sink, *balancer, out.balancer);
+  }
+  if (auto clients = map.find("clients")) {
+    read_clients(sink, *clients, out.clients);
+  }
+  if (auto timeline = map.find("timeline")) {
+    out.timeline = detail::read_timeline(sink, *timeline, scope);
+  }
+  if (auto expect = map.find("expect")) {
+    out.expect = detail::read_expectations(sink, *expect, scope);
+  }
+  return out;
+}
+
+load_result finish(error_sink& sink, scenario value) {
+  load_result result;
+  result.errors = sink.take();
+  if (result.errors.empty()) {
+    result.value = std::move(value);
+  }
+  return result;
+}
+
+load_result parse(const std::string& yaml, error_sink& sink, const std::string& file_stem) {
+  try {
+    auto root = YAML::Load(yaml);
+    auto value = read_scenario(sink, root, file_stem);
+    return finish(sink, std::move(value));
+  } catch (const YAML::Exception& e) {
+    sink.add(e.mark, fmt::format("YAML syntax error: {}", e.msg));
+  } catch (const std::exception& e) {
+    sink.add(YAML::Mark::null_mark(), fmt::format("cannot read: {}", e.what()));
+  }
+  return finish(sink, scenario{});
+}
+
+}  // namespace
+
+namespace detail {
+
+std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node& node,
+                                             const std::string& section) {
+  auto before = sink.size();
+  map_reader map{
+      sink, node, section, {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight"}};
+  if (!map.is_map()) {
+    return std::nullopt;
+  }
+  scenario_backend out;
+  out.where = {node.Mark().line + 1, node.Mark().column + 1};
+  if (auto id = map.require("id")) {
+    if (auto text = read_text(sink, *id, map.what("id"))) {
+      out.id = *text;
+    }
+  }
+  map.duration_into("delay", out.delay);
+  map.count_into("max_conns", out.max_conns, 0, 1'000'000);
+  map.duration_into("idle_timeout", out.idle_timeout);
+  map.count_into("chaos", out.chaos_pct, 0, 100);
+  map.duration_into("hang", out.hang);
+  map.count_into("weight", out.weight, 1, 1000);
+  // A backend with a bad value still has its id, so that events naming it do not add
+  // "unknown backend" errors on top; the scenario as a whole is rejected anyway.
+  if (out.id.empty() && sink.size() != before) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace detail
+
+std::string load_error::to_string() const {
+  if (line == 0) {
+    return fmt::format("{}: {}", file, message);
+  }
+  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+}
+
+std::string load_result::error_text() const {
+  std::string out;
+  for (const auto& error : errors) {
+    out += error.to_string();
+    out += '\n';
+  }
+  return out;
+}
+
+load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors) {
+  error_sink sink{name_for_errors};
+  return parse(yaml, sink, "");
+}
+
+load_result load_scenario_file(const std::string& path) {
+  error_sink sink{path};
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    sink.add(YAML::Mark::null_mark(), "cannot open the file");
+    return finish(sink, scenario{});
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto result = parse(text.str(), sink, std::filesystem::path{path}.stem().string());
+  if (result.value) {
+    result.value->file = path;
+  }
+  return result;
+}
+
+std::string scenario_path(const std::string& name_or_path, const std::string& scenarios_dir) {
+  auto is_path =
+      name_or_path.find('/') != std::string::npos ||
+      (name_or_path.size() >= 5 && name_or_path.compare(name_or_path.size() - 5, 5, ".yaml") == 0);
+  if (is_path) {
+    return name_or_path;
+  }
+  return (std::filesystem::path{scenarios_dir} / (name_or_path + ".yaml")).string();
+}
+
+load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir) {
+  auto path = scenario_path(name_or_path, scenarios_dir);
+  std::error_code ec;
+  if (path != name_or_path && !std::filesystem::exists(path, ec)) {
+    std::vector<std::string> names;
+    for (const auto& summary : list_scenarios(scenarios_dir)) {
+      names.push_back(summary.name);
+    }
+    load_result result;
+    result.errors.push_back(
+        load_error{path, 0, 0,
+                   fmt::format("no scenario named \"{}\" in {} (known: {})", name_or_path,
+                               scenarios_dir, names.empty() ? "none" : detail::join(names))});
+    return result;
+  }
+  return load_scenario_file(path);
+}
+
+std::vector<scenario_summary> list_scenarios(const std::string& dir) {
+  std::vector<scenario_summary> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator{dir, ec}) {
+    if (!entry.is_regular_file(ec) || entry.path().extension() != ".yaml") {
+      continue;
+    }
+    scenario_summary summary{entry.path().stem().string(), "", entry.path().string()};
+    auto loaded = load_scenario_file(summary.path);
+    if (loaded.ok()) {
+      summary.description = loaded.value->description;
+      std::replace(summary.description.begin(), summary.description.end(), '\n', ' ');
+    } else {
+      summary.description = fmt::format("(invalid: {})", loaded.errors.front().to_string());
+    }
+    out.push_back(std::move(summary));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace l4sim::protocols
