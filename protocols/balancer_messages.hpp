@@ -12,14 +12,16 @@ namespace l4sim::protocols {
 struct backend_spec {
   std::string id;       ///< name in logs and stats
   std::string label;    ///< host:port as configured
-  std::string address;  ///< numeric address to connect to
+  std::string address;  ///< numeric address to connect to; empty until `host` resolves
   uint16_t port = 0;
   uint32_t weight = 1;
+  std::string host;  ///< the name to (re-)resolve; empty = `address` is fixed
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_spec& x) {
-  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight);
+  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight,
+           x.host);
 }
 
 /// The backend a picker chose for one connection.

@@ -40,9 +40,9 @@ CAF_ADD_ATOM(l4sim, l4sim, failed_atom, "failed")
 CAF_ADD_ATOM(l4sim, l4sim, algo_atom, "algo")
 CAF_ADD_ATOM(l4sim, l4sim, resume_atom, "resume")
 CAF_ADD_ATOM(l4sim, l4sim, dialed_atom, "dialed")
-CAF_ADD_ATOM(l4sim, l4sim, probe_atom, "probe")
 CAF_ADD_ATOM(l4sim, l4sim, accepted_atom, "accepted")
 CAF_ADD_ATOM(l4sim, l4sim, sessions_atom, "sessions")
+CAF_ADD_ATOM(l4sim, l4sim, resolve_atom, "resolve")
 
 // -- clients -----------------------------------------------------------------
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_mix))

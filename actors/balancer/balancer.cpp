@@ -57,6 +57,7 @@ void balancer_handle::stop() const {
   caf::anon_send_exit(health, reason);
   caf::anon_send_exit(picker, reason);
   caf::anon_send_exit(dialer, reason);
+  caf::anon_send_exit(resolver, reason);
   caf::anon_send_exit(control, reason);
   if (reporter) {
     caf::anon_send_exit(reporter, reason);
@@ -83,7 +84,9 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   result.listener = listener->actor;
   result.port = listener->port;
   cfg.health.log = cfg.log;
-  result.health = spawn_health_monitor(sys, cfg.health, cfg.backends, result.picker, result.dialer);
+  result.resolver = spawn_resolver(sys);
+  result.health = spawn_health_monitor(sys, cfg.health, cfg.backends, result.picker, result.dialer,
+                                       result.resolver);
   result.control = sys.spawn(control_impl, result.picker, result.health);
   if (cfg.stats_interval.count() > 0) {
     result.reporter =

@@ -48,6 +48,7 @@ struct balancer_handle {
   picker_actor picker;
   health_actor health;
   dialer_actor dialer;
+  resolver_actor resolver;
   caf::actor reporter;  ///< invalid when the stats log is off
   balancer_control_actor control;
 

@@ -14,10 +14,18 @@ namespace l4sim::actors {
 
 namespace {
 
+using time_point = caf::actor_clock::time_point;
+
+/// How often a name that does not resolve is retried when health checks are off.
+constexpr auto unresolved_retry = std::chrono::seconds{1};
+
 struct probe_target {
   picker_backend backend;
   health_state health;
   bool in_flight = false;
+  bool resolving = false;
+  bool failing = false;     // the last probe failed
+  time_point resolved_at;   // actor clock, when `host` last resolved
 };
 
 struct health_monitor_state {
@@ -25,28 +33,87 @@ struct health_monitor_state {
   std::vector<probe_target> targets;
   picker_actor picker;
   dialer_actor dialer;
+  resolver_actor resolver;
 };
 
 using health_self = health_actor::stateful_pointer<health_monitor_state>;
 
-void record(health_self self, const std::string& id, bool ok) {
-  auto& st = self->state;
-  auto i = std::find_if(st.targets.begin(), st.targets.end(),
+probe_target* find(health_self self, const std::string& id) {
+  auto& targets = self->state.targets;
+  auto i = std::find_if(targets.begin(), targets.end(),
                         [&](const probe_target& t) { return t.backend.id == id; });
-  if (i == st.targets.end()) {
+  return i == targets.end() ? nullptr : &*i;
+}
+
+void tell(health_self self, const probe_target& target, bool healthy) {
+  auto& st = self->state;
+  if (st.cfg.log) {
+    log_line(fmt::format("[health] backend {}  {}", target.backend.label, healthy ? "UP" : "DOWN"));
+  }
+  self->send(st.picker, protocols::backend_health_changed{target.backend.id, healthy});
+}
+
+void record(health_self self, const std::string& id, bool ok) {
+  auto* target = find(self, id);
+  if (target == nullptr) {
     return;  // removed while its probe was in flight
   }
-  auto& target = *i;
-  target.in_flight = false;
-  auto changed = target.health.observe(ok);
-  if (!changed) {
+  target->in_flight = false;
+  target->failing = !ok;
+  if (auto changed = target->health.observe(ok)) {
+    tell(self, *target, *changed);
+  }
+}
+
+void resolved(health_self self, const std::string& id, const std::string& address) {
+  auto* target = find(self, id);
+  if (target == nullptr) {
     return;
   }
-  if (st.cfg.log) {
-    log_line(
-        fmt::format("[health] backend {}  {}", target.backend.label, *changed ? "UP" : "DOWN"));
+  target->resolving = false;
+  target->resolved_at = self->clock().now();
+  auto& be = target->backend;
+  if (address == be.address) {
+    return;
   }
-  self->send(st.picker, protocols::backend_health_changed{target.backend.id, *changed});
+  if (self->state.cfg.log) {
+    log_line(fmt::format("[dns] backend {}  {} now resolves to {}{}", be.id, be.host, address,
+                         be.address.empty() ? "" : fmt::format(" (was {})", be.address)));
+  }
+  bool first = be.address.empty();
+  be.address = address;
+  self->send(self->state.picker, caf::put_atom_v, be);
+  // Without health checks nothing else would bring a backend that never resolved UP.
+  if (first && self->state.cfg.interval.count() == 0 && !target->health.healthy()) {
+    target->health = health_state{self->state.cfg.rise, self->state.cfg.fall, true};
+    tell(self, *target, true);
+  }
+}
+
+/// Asks the resolver again for every name that has not resolved, whose backend is failing,
+/// or whose last answer is older than the resolve interval.
+void resolve_due(health_self self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& target : st.targets) {
+    auto& be = target.backend;
+    if (be.host.empty() || target.resolving) {
+      continue;
+    }
+    bool stale = st.cfg.resolve_interval.count() > 0 &&
+                 now - target.resolved_at >= st.cfg.resolve_interval;
+    if (!be.address.empty() && !target.failing && !stale) {
+      continue;
+    }
+    target.resolving = true;
+    self->request(st.resolver, std::chrono::seconds{30}, resolve_atom_v, be.host)
+        .then([self, id = be.id](const std::string& address) { resolved(self, id, address); },
+              [self, id = be.id](const caf::error&) {
+                if (auto* t = find(self, id)) {
+                  t->resolving = false;
+                }
+              });
+  }
 }
 
 void probe_all(health_self self) {
@@ -54,6 +121,10 @@ void probe_all(health_self self) {
   auto timeout = std::min(st.cfg.timeout, st.cfg.interval);
   for (auto& target : st.targets) {
     if (target.in_flight) {
+      continue;
+    }
+    if (target.backend.address.empty()) {
+      record(self, target.backend.id, false);  // nothing to probe until the name resolves
       continue;
     }
     target.in_flight = true;
@@ -67,31 +138,38 @@ void probe_all(health_self self) {
   }
 }
 
+void add_target(health_self self, const picker_backend& be) {
+  auto& st = self->state;
+  st.targets.push_back(
+      {be, health_state{st.cfg.rise, st.cfg.fall, !be.address.empty()}, false, false, false,
+       self->clock().now()});
+}
+
 health_actor::behavior_type health_impl(health_self self, health_config cfg,
                                         std::vector<picker_backend> backends, picker_actor picker,
-                                        dialer_actor dialer) {
+                                        dialer_actor dialer, resolver_actor resolver) {
   auto& st = self->state;
-  for (auto& be : backends) {
-    st.targets.push_back({be, health_state{cfg.rise, cfg.fall}, false});
-  }
   st.cfg = cfg;
+  for (auto& be : backends) {
+    add_target(self, be);
+  }
   st.picker = std::move(picker);
   st.dialer = std::move(dialer);
-  // A zero interval turns checks off: every backend stays UP, like a server without
-  // `check` in HAProxy.
-  if (cfg.interval.count() > 0) {
-    self->send(self, caf::tick_atom_v);
-  }
+  st.resolver = std::move(resolver);
+  // A zero interval turns checks off: every resolved backend stays UP, like a server
+  // without `check` in HAProxy; names are still resolved on their own schedule.
+  self->send(self, caf::tick_atom_v);
   return {
-      [self](probe_atom) { probe_all(self); },
       [self](caf::tick_atom) {
-        probe_all(self);
-        self->delayed_send(self, self->state.cfg.interval, caf::tick_atom_v);
+        auto& cfg = self->state.cfg;
+        if (cfg.interval.count() > 0) {
+          probe_all(self);
+        }
+        resolve_due(self);
+        auto next = cfg.interval.count() > 0 ? cfg.interval : caf::timespan{unresolved_retry};
+        self->delayed_send(self, next, caf::tick_atom_v);
       },
-      [self](caf::add_atom, const protocols::backend_spec& be) {
-        auto& st = self->state;
-        st.targets.push_back({be, health_state{st.cfg.rise, st.cfg.fall}, false});
-      },
+      [self](caf::add_atom, const protocols::backend_spec& be) { add_target(self, be); },
       [self](caf::delete_atom, const std::string& id) {
         auto& targets = self->state.targets;
         targets.erase(std::remove_if(targets.begin(), targets.end(),
@@ -105,8 +183,9 @@ health_actor::behavior_type health_impl(health_self self, health_config cfg,
 
 health_actor spawn_health_monitor(caf::actor_system& sys, health_config cfg,
                                   std::vector<picker_backend> backends, picker_actor picker,
-                                  dialer_actor dialer) {
-  return sys.spawn(health_impl, cfg, std::move(backends), std::move(picker), std::move(dialer));
+                                  dialer_actor dialer, resolver_actor resolver) {
+  return sys.spawn(health_impl, cfg, std::move(backends), std::move(picker), std::move(dialer),
+                   std::move(resolver));
 }
 
 }  // namespace l4sim::actors

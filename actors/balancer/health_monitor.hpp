@@ -5,8 +5,14 @@
 // rise/fall state machine per backend (actors/health_state.hpp), pushes transitions to the
 // picker and logs `[health] backend server-1  DOWN` / `UP`.
 //
-// In: the start-up config, `probe_atom` (probe now), backends added and removed. Out:
-// `backend_health_changed` to the picker (which tells its subscribers). Links: none.
+// Backends are named by host: a name that does not resolve yet is a DOWN backend whose
+// name keeps being resolved (HAProxy's `init-addr none`); a failing backend's name is
+// resolved again at every probe, and every name at `resolve_interval`, so a recreated
+// container with a new address comes back (`[dns] backend X  host now resolves to A`).
+//
+// In: the start-up config, backends added and removed. Out: `backend_health_changed`
+// and new addresses (`put_atom, backend_spec`) to the picker, which tells its subscribers
+// of the former. Links: none.
 
 #include <cstdint>
 #include <string>
@@ -17,13 +23,13 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/io/dialer.hpp"
+#include "actors/io/resolver.hpp"
 #include "actors/balancer/picker.hpp"
 
 namespace l4sim::actors {
 
 /// The health monitor's interface.
-using health_actor = caf::typed_actor<caf::reacts_to<probe_atom>,
-                                      caf::reacts_to<caf::tick_atom>,  // its own schedule
+using health_actor = caf::typed_actor<caf::reacts_to<caf::tick_atom>,  // its own schedule
                                       caf::reacts_to<caf::add_atom, protocols::backend_spec>,
                                       caf::reacts_to<caf::delete_atom, std::string>>;
 
@@ -33,6 +39,7 @@ struct health_config {
   caf::timespan timeout = std::chrono::seconds{1};   ///< capped at the interval
   uint32_t rise = 1;
   uint32_t fall = 1;
+  caf::timespan resolve_interval = std::chrono::seconds{30};  ///< 0 = only while failing
   bool log = true;
 };
 
@@ -40,6 +47,6 @@ struct health_config {
 /// interval; transitions go to the picker, which forwards them to its subscribers.
 health_actor spawn_health_monitor(caf::actor_system& sys, health_config cfg,
                                   std::vector<picker_backend> backends, picker_actor picker,
-                                  dialer_actor dialer);
+                                  dialer_actor dialer, resolver_actor resolver);
 
 }  // namespace l4sim::actors

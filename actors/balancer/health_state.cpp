@@ -4,8 +4,8 @@
 
 namespace l4sim::actors {
 
-health_state::health_state(uint32_t rise, uint32_t fall)
-    : rise_(std::max<uint32_t>(rise, 1)), fall_(std::max<uint32_t>(fall, 1)) {}
+health_state::health_state(uint32_t rise, uint32_t fall, bool healthy)
+    : rise_(std::max<uint32_t>(rise, 1)), fall_(std::max<uint32_t>(fall, 1)), healthy_(healthy) {}
 
 std::optional<bool> health_state::observe(bool probe_ok) {
   if (probe_ok == healthy_) {

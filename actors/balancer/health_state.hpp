@@ -12,8 +12,9 @@ namespace l4sim::actors {
 /// One backend's health verdict and the streak that may change it.
 class health_state {
  public:
-  /// Starts healthy, as the balancer assumes backends are up until a probe says otherwise.
-  health_state(uint32_t rise, uint32_t fall);
+  /// Starts healthy by default, as the balancer assumes backends are up until a probe says
+  /// otherwise; a backend whose name does not resolve yet starts down.
+  health_state(uint32_t rise, uint32_t fall, bool healthy = true);
 
   /// Records one probe; returns the new verdict when it changed.
   std::optional<bool> observe(bool probe_ok);

@@ -64,6 +64,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
     row.id = be.id;
     row.address = be.label;
     row.weight = be.weight;
+    row.healthy = !be.address.empty();  // an unresolved name is DOWN until it resolves
     st.stats.backends.push_back(row);
   }
   st.cfg = std::move(cfg);
@@ -129,7 +130,16 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         row.id = be.id;
         row.address = be.label;
         row.weight = be.weight;
+        row.healthy = !be.address.empty();
         st.stats.backends.push_back(row);
+      },
+      [self](caf::put_atom, const protocols::backend_spec& be) {
+        // A name re-resolved to another address: new picks go there, open sessions stay.
+        for (auto& known : self->state.cfg.backends) {
+          if (known.id == be.id) {
+            known.address = be.address;
+          }
+        }
       },
       [self](caf::delete_atom, const std::string& id) {
         // Open sessions keep their backend; it only stops being picked.

@@ -5,7 +5,8 @@
 //
 // In: pick requests from sessions (with the backends to avoid on a retry), connection
 // events from sessions (opened, failed, released, finished), health transitions from the
-// health monitor, algorithm switches, backends added and removed, stats requests, and
+// health monitor, new addresses of backends whose names re-resolved (`put_atom`),
+// algorithm switches, backends added and removed, stats requests, and
 // subscriptions (`join_atom`) to the health transitions, which it forwards. Out: picks
 // and stats. It links and monitors nothing; the balancer owns it.
 
@@ -28,6 +29,7 @@ using picker_actor = caf::typed_actor<
     caf::reacts_to<caf::close_atom, std::string>, caf::reacts_to<protocols::session_finished>,
     caf::reacts_to<protocols::backend_health_changed>, caf::reacts_to<accepted_atom>,
     caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+    caf::reacts_to<caf::put_atom, protocols::backend_spec>,
     caf::reacts_to<caf::delete_atom, std::string>, caf::reacts_to<caf::join_atom, caf::actor>,
     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
     caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>>;

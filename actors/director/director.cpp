@@ -8,7 +8,7 @@
 
 #include "actors/backend/backend_server.hpp"
 #include "actors/balancer/balancer.hpp"
-#include "actors/director/scenario_topology.hpp"
+#include "actors/director/outcomes.hpp"
 #include "actors/clients/spawner.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/scenario/expectations.hpp"
@@ -50,8 +50,8 @@ struct director_state {
   }
 
   protocols::duration now() const {
-    auto real = std::chrono::duration_cast<protocols::duration>(clock->now() - start);
-    return protocols::duration{static_cast<int64_t>(real.count() / cfg.time_scale)};
+    return cfg.plan.scale.scenario(
+        std::chrono::duration_cast<protocols::duration>(clock->now() - start));
   }
 };
 
@@ -177,19 +177,19 @@ void run_process_hook(director_actor* self, const std::string& id, bool restart)
 
 void fire(director_actor* self, const protocols::timeline_event& ev) {
   auto& st = self->state;
-  auto scale = st.cfg.time_scale;
+  auto& plan = st.cfg.plan;
   auto text = describe_event(ev);
   note(self, text);
   if (ev.kind == event_kind::add_backend) {
-    auto spec = ev.new_backend;
-    auto b = spawn_backend(self->system(), backend_config_for(spec, scale, st.cfg.verbose));
+    auto planned = plan.plan_backend(ev.new_backend);
+    auto b = spawn_backend(self->system(), planned.cfg);
     if (!b) {
-      note(self, fmt::format("add_backend {} failed: {}", spec.id, describe(b.error())));
+      note(self, fmt::format("add_backend {} failed: {}", planned.id, describe(b.error())));
       return;
     }
-    st.backends.push_back({spec.id, b->actor});
+    st.backends.push_back({planned.id, b->actor});
     st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
-    auto be = backend_spec_for(spec, b->port);
+    auto be = plan.balancer_entry(planned, b->port);
     self->send(st.lb, caf::add_atom_v, be);
     return;
   }
@@ -200,7 +200,7 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
     return;
   }
   if (ev.kind == event_kind::set_rate) {
-    self->send(st.spawner, caf::put_atom_v, rate_atom_v, ev.rate_value / scale);
+    self->send(st.spawner, caf::put_atom_v, rate_atom_v, plan.scale.real_rate(ev.rate_value));
     return;
   }
   if (ev.kind == event_kind::set_mix) {
@@ -228,11 +228,11 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
       break;
     case event_kind::set_delay:
       self->send(actor, caf::put_atom_v, delay_atom_v,
-                 protocols::duration_value{scaled(ev.duration_value, scale)});
+                 protocols::duration_value{plan.scale.real(ev.duration_value)});
       break;
     case event_kind::set_hang:
       self->send(actor, caf::put_atom_v, hang_atom_v,
-                 protocols::duration_value{scaled(ev.duration_value, scale)});
+                 protocols::duration_value{plan.scale.real(ev.duration_value)});
       break;
     case event_kind::set_max_conns:
       self->send(actor, caf::put_atom_v, max_conns_atom_v, static_cast<uint32_t>(ev.number_value));
@@ -268,11 +268,11 @@ void finish(director_actor* self) {
             take_sample(self, [self](run_record::sample s, protocols::client_stats) {
               auto& st = self->state;
               st.record.samples.push_back(std::move(s));
-              st.record.ended = st.cfg.scn.length;
-              st.record.clients = client_outcomes(st.clients, st.cfg.time_scale);
+              st.record.ended = st.cfg.plan.scn.length;
+              st.record.clients = client_outcomes(st.clients, st.cfg.plan.scale);
               director_done done;
               done.record = st.record;
-              done.verdicts = protocols::check_all(st.cfg.scn, st.record);
+              done.verdicts = protocols::check_all(st.cfg.plan.scn, st.record);
               done.notes = st.notes;
               done.clients = st.clients;
               self->send(st.cfg.observer, std::move(done));
@@ -306,11 +306,12 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
   st.start = st.clock->now();
   self->send(st.lb, caf::join_atom_v, caf::actor_cast<caf::actor>(self));
   note(self, st.cfg.on.summary);
-  for (size_t i = 0; i < st.cfg.scn.timeline.size(); ++i) {
-    self->delayed_send(self, scaled(st.cfg.scn.timeline[i].at, st.cfg.time_scale),
-                       caf::update_atom_v, static_cast<uint64_t>(i));
+  auto& plan = st.cfg.plan;
+  for (size_t i = 0; i < plan.scn.timeline.size(); ++i) {
+    self->delayed_send(self, plan.scale.real(plan.scn.timeline[i].at), caf::update_atom_v,
+                       static_cast<uint64_t>(i));
   }
-  self->delayed_send(self, scaled(st.cfg.scn.length, st.cfg.time_scale), caf::close_atom_v);
+  self->delayed_send(self, plan.scale.real(plan.scn.length), caf::close_atom_v);
   schedule_tick(self);
   // Whatever ends the director also ends what it built, or the actor system would wait on
   // it forever.
@@ -323,8 +324,8 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
       [self](caf::tick_atom) { on_tick(self); },
       [self](caf::update_atom, uint64_t index) {
         auto& st = self->state;
-        if (!st.ending && index < st.cfg.scn.timeline.size()) {
-          fire(self, st.cfg.scn.timeline[index]);
+        if (!st.ending && index < st.cfg.plan.scn.timeline.size()) {
+          fire(self, st.cfg.plan.scn.timeline[index]);
         }
       },
       [self](const protocols::backend_health_changed& msg) {
@@ -342,10 +343,6 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
 }
 
 }  // namespace
-
-caf::timespan scaled(protocols::duration d, double time_scale) {
-  return caf::timespan{static_cast<int64_t>(static_cast<double>(d.count()) * time_scale)};
-}
 
 caf::actor spawn_director(caf::actor_system& sys, director_config cfg) {
   return sys.spawn(director_impl, std::move(cfg));

@@ -1,14 +1,14 @@
 #pragma once
 
-// The director: plays one scenario on a stage — backends, a balancer and a client spawner,
-// built in this process (actors/scenario_topology.hpp), started as service processes or
+// The director: plays one run plan on a stage — backends, a balancer and a client spawner,
+// built in this process (actors/director/local_stage.hpp), started as service processes or
 // attached to over CAF's middleman (apps/sim/stages.hpp). It fires the timeline's events as
 // typed messages to the actors concerned (or through the stage's process hook for kill and
 // restart), samples every counter, follows the balancer's health transitions, and at the
 // end stops the clients, judges the expectations and reports. Its times come from the
 // actor clock, so under CAF's test_coordinator a run is deterministic.
 //
-// In: the scenario and the stage (at spawn). Out, to its observer: `director_note` (a
+// In: the run plan and the stage (at spawn). Out, to its observer: `director_note` (a
 // timeline event or health transition as it happens), `director_frame` (a sample), and
 // finally `director_done` (record and verdicts, or an error). It stops the stage's local
 // actors (`stage::owned`) when it quits, however that happens.
@@ -22,36 +22,19 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/backend/backend_server.hpp"
-#include "actors/balancer/balancer.hpp"
-#include "actors/clients/spawner.hpp"
+#include "actors/director/run_plan.hpp"
+#include "actors/director/stage.hpp"
 #include "protocols/client_messages.hpp"
 #include "protocols/scenario/scenario.hpp"
 
 namespace l4sim::actors {
 
-/// The actors a scenario is played on, wherever they run: in this process, in service
-/// processes, or in containers (then the handles are proxies from CAF's middleman).
-struct stage {
-  std::vector<std::pair<std::string, backend_actor>> backends;  ///< by scenario id
-  balancer_control_actor lb;
-  spawner_actor clients;
-  std::vector<caf::actor> owned;  ///< local actors to stop when the run ends
-  std::string summary;            ///< one line: who listens where
-  /// Kills (`restart` false) or restarts a backend by other means than its control actor,
-  /// e.g. SIGKILL and a new process; returns the new control handle after a restart. Runs
-  /// on a thread of its own, so it may block. Unset: kill/restart are control messages.
-  std::function<caf::expected<backend_actor>(const std::string& id, bool restart)> process_hook;
-};
-
 /// How to play a scenario.
 struct director_config {
-  protocols::scenario scn;
-  stage on;               ///< what to play it on
-  double time_scale = 1;  ///< real time = scenario time x scale
+  run_plan plan;  ///< the scenario as resolved for this run
+  stage on;       ///< what to play it on
   caf::timespan sample_period = std::chrono::milliseconds{100};  ///< real time
-  caf::actor observer;   ///< receives notes, frames and done
-  bool verbose = false;  ///< let the components log too
+  caf::actor observer;  ///< receives notes, frames and done
 };
 
 /// Something that happened, for the live view.
@@ -77,9 +60,6 @@ struct director_done {
 
 /// Spawns a director that starts playing at once.
 caf::actor spawn_director(caf::actor_system& sys, director_config cfg);
-
-/// Scales a scenario duration to real time.
-caf::timespan scaled(protocols::duration d, double time_scale);
 
 }  // namespace l4sim::actors
 

@@ -22,13 +22,14 @@ inline void add_control_option(env_cli& cli, const std::string& env) {
 
 /// Publishes a service's typed control actor through CAF's middleman on `where`, when set,
 /// so that `sim` can drive it from another process, and logs `[id] control on host:port`.
-/// On failure it prints why, naming `env`, and returns false.
+/// Returns the port it listens on (0 when no control port was asked for); on failure it
+/// prints why, naming `env`, and returns nothing.
 template <class Handle>
-bool serve_control(caf::actor_system& sys, const Handle& actor,
+std::optional<uint16_t> serve_control(caf::actor_system& sys, const Handle& actor,
                    const std::optional<protocols::endpoint>& where, const std::string& program,
                    const std::string& id, const std::string& env) {
   if (!where) {
-    return true;
+    return uint16_t{0};
   }
   auto host = where->host == "0.0.0.0" ? std::string{} : where->host;
   auto port =
@@ -36,10 +37,17 @@ bool serve_control(caf::actor_system& sys, const Handle& actor,
   if (!port) {
     fmt::print(stderr, "{}: [{}] {}: cannot listen on {}: {}\n", program, id, env,
                protocols::to_string(*where), actors::describe(port.error()));
-    return false;
+    return std::nullopt;
   }
   actors::log_line(fmt::format("[{}] control on {}:{}", id, where->host, *port));
-  return true;
+  return *port;
+}
+
+/// Prints the line that tells whoever started a service that it serves, in a form made for
+/// programs: `l4sim-ready service=lb port=9000 control_port=41234` (control_port 0: none).
+inline void announce_ready(const std::string& service, uint16_t port, uint16_t control_port) {
+  actors::log_line(
+      fmt::format("l4sim-ready service={} port={} control_port={}", service, port, control_port));
 }
 
 }  // namespace l4sim::apps

@@ -45,6 +45,24 @@ std::optional<int> env_cli::parse(int argc, char** argv) {
   return std::nullopt;
 }
 
+void env_cli::parse_env(const std::map<std::string, std::string>& env) {
+  for (auto& [key, value] : env) {
+    auto i = entries_.find(key);
+    if (i == entries_.end()) {
+      throw config_error{fmt::format("{}: {} is not one of its variables", name_, key)};
+    }
+    i->second.value = value;
+  }
+  for (auto& [key, e] : entries_) {
+    if (e.value.empty()) {
+      e.value = e.fallback;
+    }
+    if (e.required && e.value.empty()) {
+      fail(key, "is required");
+    }
+  }
+}
+
 std::string env_cli::text(const std::string& env) const {
   auto i = entries_.find(env);
   return i == entries_.end() ? std::string{} : i->second.value;
@@ -93,31 +111,13 @@ double env_cli::decimal(const std::string& env) const {
   return *value;
 }
 
-std::vector<std::pair<std::string, protocols::endpoint>> env_cli::named_endpoints(
-    const std::string& env) const {
-  std::string bad;
-  auto entries = protocols::parse_endpoint_list(text(env), bad);
+std::vector<protocols::backend_entry> env_cli::backends(const std::string& env) const {
+  std::string why;
+  auto entries = protocols::parse_backend_list(text(env), why);
   if (!entries) {
-    fail(env, fmt::format("\"{}\" is not [name=]host:port", bad));
+    fail(env, why);
   }
-  std::vector<std::pair<std::string, protocols::endpoint>> result;
-  for (auto& [name, ep] : *entries) {
-    auto id = name;
-    if (id.empty()) {
-      bool numeric = ep.host.find_first_not_of("0123456789.:") == std::string::npos;
-      id = numeric ? protocols::to_string(ep) : ep.host;
-    }
-    for (auto& [other, _] : result) {
-      if (other == id) {
-        fail(env, fmt::format("two backends are named \"{}\"", id));
-      }
-    }
-    result.emplace_back(id, ep);
-  }
-  if (result.empty()) {
-    fail(env, "needs at least one host:port");
-  }
-  return result;
+  return *entries;
 }
 
 std::optional<protocols::endpoint> env_cli::control_endpoint(const std::string& env) const {

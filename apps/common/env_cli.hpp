@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "protocols/backend_list.hpp"
 #include "protocols/units.hpp"
 
 namespace CLI {
@@ -39,6 +40,12 @@ class env_cli {
   /// should stop now (0 after --help, 2 on a bad command line), nothing otherwise.
   std::optional<int> parse(int argc, char** argv);
 
+  /// Takes the values from `env` alone, as a service started with exactly that
+  /// environment would see them (what sim renders for its services is read back through
+  /// this in tests). Throws a config_error for a variable that is not an option or a
+  /// missing required one.
+  void parse_env(const std::map<std::string, std::string>& env);
+
   /// Returns the raw text of `env` (flag, variable or fallback).
   std::string text(const std::string& env) const;
 
@@ -54,11 +61,9 @@ class env_cli {
   /// Returns `env` as a non-negative decimal number.
   double decimal(const std::string& env) const;
 
-  /// Returns `env` as a comma-separated list of `[name=]host:port`; an unnamed entry is
-  /// named after its host when that is a name (`server-1:8080` is `server-1`), otherwise
-  /// after `host:port`.
-  std::vector<std::pair<std::string, protocols::endpoint>> named_endpoints(
-      const std::string& env) const;
+  /// Returns `env` as a backend list, `[name=]host:port[ weight=N]` comma-separated (see
+  /// protocols/backend_list.hpp for how unnamed entries are named).
+  std::vector<protocols::backend_entry> backends(const std::string& env) const;
 
   /// Returns `env` as an optional `[host:]port` control endpoint bound to 127.0.0.1 by
   /// default; nothing when unset.

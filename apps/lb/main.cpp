@@ -21,40 +21,13 @@
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"
+#include "apps/common/service_config.hpp"
 #include "apps/common/signals.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
 
 namespace {
-
-actors::balancer_config read_config(const apps::env_cli& cli) {
-  actors::balancer_config cfg;
-  cfg.port = cli.port("LB_PORT", true);
-  cfg.id = cli.text("LB_ID");
-  cfg.host = cli.text("LB_HOST");
-  cfg.algorithm = cli.text("LB_ALGO");
-  if (!actors::make_policy(cfg.algorithm, 1)) {
-    cli.fail("LB_ALGO",
-             fmt::format("\"{}\" is not one of {}", cfg.algorithm, actors::policy_names()));
-  }
-  cfg.health.interval = cli.duration("LB_HEALTH_INTERVAL", 1s);
-  cfg.health.timeout = cli.duration("LB_HEALTH_TIMEOUT", 1s);
-  cfg.health.rise = static_cast<uint32_t>(cli.number("LB_HEALTH_RISE", 100));
-  cfg.health.fall = static_cast<uint32_t>(cli.number("LB_HEALTH_FALL", 100));
-  cfg.session.connect_timeout = cli.duration("LB_CONNECT_TIMEOUT_MS", 1ms);
-  cfg.session.retries = static_cast<uint32_t>(cli.number("LB_RETRIES", 100));
-  cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
-  cfg.seed = cli.number("LB_SEED", UINT64_MAX);
-  for (auto& [name, ep] : cli.named_endpoints("LB_BACKENDS")) {
-    auto address = actors::resolve_host(ep.host);
-    if (!address) {
-      cli.fail("LB_BACKENDS", actors::describe(address.error()));
-    }
-    cfg.backends.push_back({name, protocols::to_string(ep), *address, ep.port, 1});
-  }
-  return cfg;
-}
 
 /// Reads commands from stdin until `stop` is set or stdin ends.
 void command_loop(caf::actor_system& sys, const actors::balancer_handle& lb,
@@ -106,29 +79,14 @@ void command_loop(caf::actor_system& sys, const actors::balancer_handle& lb,
 
 int main(int argc, char** argv) {
   apps::env_cli cli{"lb", "l4sim L4 balancer: forwards TCP connections to healthy backends."};
-  cli.option("--port", "LB_PORT", "port to listen on (0 picks one)", "", true);
-  cli.option("--id", "LB_ID", "name used in logs", "", true);
-  cli.option("--backends", "LB_BACKENDS", "comma-separated [name=]host:port list", "", true);
-  cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
-  cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
-  cli.option("--health-interval", "LB_HEALTH_INTERVAL",
-             "probe period, s (0.2 allowed; 0 = no checks)", "3");
-  cli.option("--health-timeout", "LB_HEALTH_TIMEOUT", "probe connect timeout, s", "1");
-  cli.option("--health-rise", "LB_HEALTH_RISE", "good probes in a row to come UP", "1");
-  cli.option("--health-fall", "LB_HEALTH_FALL", "failed probes in a row to go DOWN", "1");
-  cli.option("--connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", "backend connect timeout, ms",
-             "1000");
-  cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
-  cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
-  cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
-  apps::add_control_option(cli, "LB_CONTROL_PORT");
+  apps::declare_lb_options(cli);
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
   actors::balancer_config cfg;
   std::optional<protocols::endpoint> control;
   try {
-    cfg = read_config(cli);
+    cfg = apps::read_lb_config(cli);
     control = cli.control_endpoint("LB_CONTROL_PORT");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "lb: {}\n", e.what());
@@ -142,12 +100,15 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lb: [{}] {}\n", cfg.id, actors::describe(lb.error()));
     return 1;
   }
-  if (!apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB_CONTROL_PORT")) {
+  auto control_port =
+      apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB_CONTROL_PORT");
+  if (!control_port) {
     lb->stop();
     return 1;
   }
   actors::log_line(fmt::format("[{}] ready on port {} ({} backends, {})", cfg.id, lb->port,
                                cfg.backends.size(), cfg.algorithm));
+  apps::announce_ready("lb", lb->port, *control_port);
   std::atomic<bool> stop{false};
   std::thread commands{[&] { command_loop(sys, *lb, stop); }};
   signals.wait();

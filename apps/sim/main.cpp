@@ -19,7 +19,8 @@
 #include "actors/clients/client_stats.hpp"
 #include "actors/director/director.hpp"
 #include "actors/io/net.hpp"
-#include "actors/director/scenario_topology.hpp"
+#include "actors/director/local_stage.hpp"
+#include "actors/director/run_plan.hpp"
 #include "actors/io/system.hpp"
 #include "apps/common/signals.hpp"
 #include "apps/sim/live_view.hpp"
@@ -48,12 +49,11 @@ std::string scenarios_dir(const std::string& flag) {
 }
 
 /// Shows the spawner's real-time table in scenario time, like every other figure of a run.
-protocols::client_stats in_scenario_time(protocols::client_stats st, double scale) {
-  auto unscale = [&](caf::timespan t) {
-    return caf::timespan{static_cast<int64_t>(static_cast<double>(t.count()) / scale)};
-  };
+protocols::client_stats in_scenario_time(protocols::client_stats st,
+                                         const protocols::time_scale& scale) {
+  auto unscale = [&](caf::timespan t) { return scale.scenario(t); };
   st.elapsed = unscale(st.elapsed);
-  st.rate *= scale;
+  st.rate = scale.scenario_rate(st.rate);
   for (auto& row : st.rows) {
     row.p50 = unscale(row.p50);
     row.p90 = unscale(row.p90);
@@ -104,20 +104,40 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     fmt::print(stderr, "{}\n", loaded.error_text());
     return 2;
   }
-  auto scn = *loaded.value;
-  if (opts.seed) {
-    scn.seed = *opts.seed;
-  }
+  actors::plan_options popts;
+  popts.seed = opts.seed;
+  popts.time_scale = opts.time_scale;
+  popts.verbose = opts.verbose;
   if (!opts.duration.empty()) {
     auto d = protocols::parse_duration(opts.duration, 1s);
     if (!d || d->count() <= 0) {
       fmt::print(stderr, "sim: --duration: \"{}\" is not a duration (e.g. 20s)\n", opts.duration);
       return 2;
     }
-    scn.length = *d;
+    popts.length = *d;
   }
-  if (!(opts.time_scale > 0) || opts.time_scale > 100) {
-    fmt::print(stderr, "sim: --time-scale must be in (0, 100]\n");
+  auto planned = actors::make_plan(*loaded.value, popts);
+  if (!planned) {
+    fmt::print(stderr, "sim: {}\n", actors::describe(planned.error()));
+    return 2;
+  }
+  auto& plan = *planned;
+  auto& scn = plan.scn;
+  std::optional<std::map<std::string, protocols::endpoint>> attach_to;
+  if (!opts.attach.empty()) {
+    auto where = apps::parse_attach(opts.attach);
+    if (!where) {
+      fmt::print(stderr, "sim: {}\n", actors::describe(where.error()));
+      return 2;
+    }
+    attach_to = *where;
+  }
+  // What a mode cannot play is refused before anything starts.
+  auto refused = opts.services ? apps::services_reject(plan)
+                 : attach_to   ? apps::attach_rejects(plan)
+                               : std::string{};
+  if (!refused.empty()) {
+    fmt::print(stderr, "sim: {}\n", refused);
     return 2;
   }
   auto mode = opts.json    ? apps::view_mode::json
@@ -133,33 +153,26 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   caf::scoped_actor self{sys};
   caf::expected<actors::stage> on{caf::error{}};
   if (opts.services) {
-    on = apps::services_stage(sys, scn, opts.time_scale, services);
-  } else if (!opts.attach.empty()) {
-    auto where = apps::parse_attach(opts.attach);
-    if (!where) {
-      fmt::print(stderr, "sim: {}\n", actors::describe(where.error()));
-      return 2;
-    }
-    on = apps::attach_stage(sys, scn, *where, opts.time_scale);
+    on = apps::services_stage(sys, plan, services);
+  } else if (attach_to) {
+    on = apps::attach_stage(sys, plan, *attach_to);
   } else {
-    on = actors::build_local_stage(sys, scn, opts.time_scale, opts.verbose);
+    on = actors::build_local_stage(sys, plan);
   }
   if (!on) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(on.error()));
     return 1;
   }
   actors::director_config dcfg;
-  dcfg.scn = scn;
+  dcfg.plan = plan;
   dcfg.on = std::move(*on);
-  dcfg.time_scale = opts.time_scale;
   dcfg.observer = caf::actor{self};
-  dcfg.verbose = opts.verbose;
   auto director = actors::spawn_director(sys, dcfg);
   apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
   std::optional<actors::director_done> done;
   // Generous: the run itself, plus the clients' finish grace and set-up.
   auto deadline =
-      std::chrono::steady_clock::now() + actors::scaled(scn.length, opts.time_scale) + 60s;
+      std::chrono::steady_clock::now() + plan.scale.real(scn.length) + 60s;
   bool interrupted = false;
   while (!done) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -187,7 +200,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     fmt::print("{}\n", apps::report_json(summary).dump(2));
   } else {
     fmt::print("\n{}\n\n{}\n",
-               actors::format_client_table(in_scenario_time(done->clients, opts.time_scale)),
+               actors::format_client_table(in_scenario_time(done->clients, plan.scale)),
                apps::format_verdicts(done->verdicts));
   }
   if (!opts.report.empty()) {
@@ -285,7 +298,17 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   auto* validate_cmd = app.add_subcommand("validate", "check scenario files without running");
   validate_cmd->add_option("files", files, "scenario files")->required();
-  CLI11_PARSE(app, argc, argv);
+  // Every command-line error exits 2, like every other bad input (CLI11 would use 104-109).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
   auto dir = scenarios_dir(dir_flag);
   if (*list_cmd) {
     return list(dir);

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/clients/client_stats.hpp"
-#include "actors/director/scenario_topology.hpp"
+#include "actors/director/outcomes.hpp"
 
 namespace l4sim::apps {
 

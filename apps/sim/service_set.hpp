@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -51,15 +52,22 @@ class service_set {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  /// Starts `binary` as `name` with `env` added; waits until its log shows `ready`.
-  /// Returns the log text.
+  /// Starts `binary` as `name` with `env` added; waits until its log shows `ready` (the
+  /// services' `l4sim-ready` line) and returns the log text. Variables of the services
+  /// (SERVER_*, LB_*, CLIENT_*) that sim itself inherited are not passed on: the run plan
+  /// alone configures them.
   caf::expected<std::string> start(const std::string& name, const std::string& binary,
                                    const std::map<std::string, std::string>& env,
-                                   const std::string& ready = "ready on port") {
+                                   const std::string& ready = "l4sim-ready ") {
     auto log = fmt::format("{}/{}.log", dir_, name);
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
-      env_strings.emplace_back(*e);
+      std::string_view entry{*e};
+      bool service_variable = entry.rfind("SERVER_", 0) == 0 || entry.rfind("LB_", 0) == 0 ||
+                              entry.rfind("CLIENT_", 0) == 0;
+      if (!service_variable) {
+        env_strings.emplace_back(entry);
+      }
     }
     for (auto& [k, v] : env) {
       env_strings.push_back(k + "=" + v);

@@ -8,8 +8,8 @@
 #include <caf/send.hpp>
 
 #include "actors/clients/arrivals.hpp"
-#include "actors/director/scenario_topology.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/service_env.hpp"
 #include "apps/sim/service_set.hpp"
 #include "protocols/errors.hpp"
 
@@ -24,21 +24,27 @@ caf::error fail(std::string text) {
   return caf::make_error(l4_errc::bad_config, std::move(text));
 }
 
-std::string ms_text(caf::timespan d) {
-  return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+/// Pushes a planned backend's settings to its control actor.
+void configure_backend(const actors::backend_actor& b, const actors::backend_config& cfg) {
+  using protocols::duration_value;
+  caf::anon_send(b, caf::put_atom_v, delay_atom_v, duration_value{cfg.delay});
+  caf::anon_send(b, caf::put_atom_v, hang_atom_v, duration_value{cfg.hang});
+  caf::anon_send(b, caf::put_atom_v, caf::timeout_atom_v, duration_value{cfg.idle_timeout});
+  caf::anon_send(b, caf::put_atom_v, max_conns_atom_v, cfg.max_conns);
+  caf::anon_send(b, caf::put_atom_v, chaos_atom_v, cfg.chaos_pct);
 }
 
-/// Pushes the scenario's backend settings to a backend's control actor.
-void configure_backend(const actors::backend_actor& b, const protocols::scenario_backend& spec,
-                       double scale) {
-  using protocols::duration_value;
-  caf::anon_send(b, caf::put_atom_v, delay_atom_v,
-                 duration_value{actors::scaled(spec.delay, scale)});
-  caf::anon_send(b, caf::put_atom_v, hang_atom_v, duration_value{actors::scaled(spec.hang, scale)});
-  caf::anon_send(b, caf::put_atom_v, caf::timeout_atom_v,
-                 duration_value{actors::scaled(spec.idle_timeout, scale)});
-  caf::anon_send(b, caf::put_atom_v, max_conns_atom_v, spec.max_conns);
-  caf::anon_send(b, caf::put_atom_v, chaos_atom_v, spec.chaos_pct);
+/// The timeline events a stage cannot play, by kind.
+std::string reject_events(const actors::run_plan& plan, const std::string& mode) {
+  for (auto& ev : plan.scn.timeline) {
+    if (ev.kind == protocols::event_kind::add_backend) {
+      return fmt::format("{}: {}:{}: add_backend starts a backend in sim's own process, which "
+                         "{} would not see as one of its services; play this scenario "
+                         "in-process",
+                         mode, plan.scn.file, ev.where.line);
+    }
+  }
+  return {};
 }
 
 template <class Handle>
@@ -71,9 +77,19 @@ caf::expected<std::map<std::string, protocols::endpoint>> parse_attach(const std
   return result;
 }
 
-caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const protocols::scenario& scn,
-                                          const std::map<std::string, protocols::endpoint>& where,
-                                          double time_scale) {
+std::string attach_rejects(const actors::run_plan& plan) {
+  return reject_events(plan, "--attach");
+}
+
+std::string services_reject(const actors::run_plan& plan) {
+  return reject_events(plan, "--services");
+}
+
+caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const actors::run_plan& plan,
+                                          const std::map<std::string, protocols::endpoint>& where) {
+  if (auto why = attach_rejects(plan); !why.empty()) {
+    return fail(why);
+  }
   for (auto& key : std::vector<std::string>{"lb", "clients"}) {
     if (!where.count(key)) {
       return fail(fmt::format("--attach needs {}=HOST:PORT", key));
@@ -81,35 +97,36 @@ caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const protocol
   }
   actors::stage result;
   std::string summary = "attached:";
-  for (auto& spec : scn.backends) {
-    auto i = where.find(spec.id);
+  for (auto& planned : plan.backends) {
+    auto i = where.find(planned.id);
     if (i == where.end()) {
-      return fail(fmt::format("--attach needs {}=HOST:PORT (a backend of {})", spec.id, scn.name));
+      return fail(
+          fmt::format("--attach needs {}=HOST:PORT (a backend of {})", planned.id, plan.scn.name));
     }
-    auto b = connect<actors::backend_actor>(sys, spec.id, i->second);
+    auto b = connect<actors::backend_actor>(sys, planned.id, i->second);
     if (!b) {
       return b.error();
     }
-    configure_backend(*b, spec, time_scale);
-    result.backends.emplace_back(spec.id, *b);
-    summary += fmt::format(" {}@{}", spec.id, protocols::to_string(i->second));
+    configure_backend(*b, planned.cfg);
+    result.backends.emplace_back(planned.id, *b);
+    summary += fmt::format(" {}@{}", planned.id, protocols::to_string(i->second));
   }
   auto lb = connect<actors::balancer_control_actor>(sys, "lb", where.at("lb"));
   if (!lb) {
     return lb.error();
   }
-  caf::anon_send(*lb, caf::put_atom_v, algo_atom_v, scn.balancer.algorithm);
+  caf::anon_send(*lb, caf::put_atom_v, algo_atom_v, plan.balancer.algorithm);
   auto clients = connect<actors::spawner_actor>(sys, "clients", where.at("clients"));
   if (!clients) {
     return clients.error();
   }
-  caf::anon_send(*clients, caf::put_atom_v, rate_atom_v, scn.clients.rate / time_scale);
-  if (!scn.clients.mix.empty()) {
-    caf::anon_send(*clients, caf::put_atom_v, mix_atom_v, actors::client_mix_for(scn.clients.mix));
-  }
+  caf::anon_send(*clients, caf::put_atom_v, rate_atom_v, plan.clients.rate);
+  caf::anon_send(*clients, caf::put_atom_v, mix_atom_v, plan.clients.mix);
   result.lb = *lb;
   result.clients = *clients;
-  result.summary = summary + fmt::format(" lb@{} clients@{}", protocols::to_string(where.at("lb")),
+  result.summary = summary + fmt::format(" lb@{} clients@{} (health checks, retries and client "
+                                         "parameters are the services' own)",
+                                         protocols::to_string(where.at("lb")),
                                          protocols::to_string(where.at("clients")));
   return result;
 }
@@ -134,103 +151,66 @@ std::string binary_path(const std::string& name) {
 
 uint16_t number_after(const std::string& text, const std::string& marker) {
   auto at = text.find(marker);
-  return at == std::string::npos
-             ? 0
-             : static_cast<uint16_t>(std::stoi(text.substr(at + marker.size())));
+  if (at == std::string::npos) {
+    return 0;
+  }
+  auto n = protocols::parse_uint(
+      std::string_view{text}.substr(at + marker.size(),
+                                    text.find_first_not_of("0123456789", at + marker.size()) -
+                                        (at + marker.size())),
+      65535);
+  return n ? static_cast<uint16_t>(*n) : 0;
 }
 
 }  // namespace
 
-caf::expected<actors::stage> services_stage(caf::actor_system& sys, const protocols::scenario& scn,
-                                            double time_scale,
+caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors::run_plan& plan,
                                             std::shared_ptr<service_set>& services) {
+  if (auto why = services_reject(plan); !why.empty()) {
+    return fail(why);
+  }
   services = std::make_shared<service_set>();
   auto procs = services;
   actors::stage result;
-  std::string backends;
-  std::map<std::string, uint16_t> ports;
-  auto start_backend =
-      [&sys, procs, time_scale](
-          const protocols::scenario_backend& spec,
-          uint16_t port) -> caf::expected<std::pair<actors::backend_actor, uint16_t>> {
-    auto log = procs->start(
-        spec.id, binary_path("server"),
-        {{"SERVER_ID", spec.id},
-         {"SERVER_PORT", std::to_string(port)},
-         {"SERVER_HOST", "127.0.0.1"},
-         {"SERVER_DELAY_MS", ms_text(actors::scaled(spec.delay, time_scale))},
-         {"SERVER_MAX_CONNS", std::to_string(spec.max_conns)},
-         {"SERVER_TIMEOUT_SECS", ms_text(actors::scaled(spec.idle_timeout, time_scale))},
-         {"SERVER_CHAOS_PCT", std::to_string(spec.chaos_pct)},
-         {"SERVER_HANG_MS", ms_text(actors::scaled(spec.hang, time_scale))},
-         {"SERVER_STATS_INTERVAL", "0"},
-         {"SERVER_CONTROL_PORT", "0"}});
+  std::vector<uint16_t> ports;
+  auto start_backend = [&sys, procs](const actors::planned_backend& planned, uint16_t port)
+      -> caf::expected<std::pair<actors::backend_actor, uint16_t>> {
+    auto log = procs->start(planned.id, binary_path("server"), server_env(planned, port));
     if (!log) {
       return log.error();
     }
-    auto control = number_after(*log, "control on 127.0.0.1:");
-
-    auto b = connect<actors::backend_actor>(sys, spec.id, {"127.0.0.1", control});
+    auto b = connect<actors::backend_actor>(sys, planned.id,
+                                            {"127.0.0.1", number_after(*log, "control_port=")});
     if (!b) {
       return b.error();
     }
-    return std::make_pair(*b, number_after(*log, "ready on port "));
+    return std::make_pair(*b, number_after(*log, " port="));
   };
-  for (auto& spec : scn.backends) {
-    auto b = start_backend(spec, 0);
+  for (auto& planned : plan.backends) {
+    auto b = start_backend(planned, 0);
     if (!b) {
       return b.error();
     }
-    result.backends.emplace_back(spec.id, b->first);
-    ports[spec.id] = b->second;
-    backends += fmt::format("{}{}=127.0.0.1:{}", backends.empty() ? "" : ",", spec.id, b->second);
+    result.backends.emplace_back(planned.id, b->first);
+    ports.push_back(b->second);
   }
-  auto& h = scn.balancer.health;
-  auto lb_log = procs->start(
-      "lb", binary_path("lb"),
-      {{"LB_ID", scn.name},
-       {"LB_PORT", "0"},
-       {"LB_HOST", "127.0.0.1"},
-       {"LB_BACKENDS", backends},
-       {"LB_ALGO", scn.balancer.algorithm},
-       {"LB_HEALTH_INTERVAL", ms_text(actors::scaled(h.interval, time_scale))},
-       {"LB_HEALTH_TIMEOUT", ms_text(actors::scaled(h.timeout, time_scale))},
-       {"LB_HEALTH_RISE", std::to_string(h.rise)},
-       {"LB_HEALTH_FALL", std::to_string(h.fall)},
-       {"LB_CONNECT_TIMEOUT_MS", ms_text(actors::scaled(scn.balancer.connect_timeout, time_scale))},
-       {"LB_RETRIES", std::to_string(scn.balancer.retries)},
-       {"LB_SEED", std::to_string(scn.seed)},
-       {"LB_STATS_INTERVAL", "0"},
-       {"LB_CONTROL_PORT", "0"}});
+  auto lb_log = procs->start("lb", binary_path("lb"), lb_env(plan, ports));
   if (!lb_log) {
     return lb_log.error();
   }
-  auto lb_port = number_after(*lb_log, "ready on port ");
+  auto lb_port = number_after(*lb_log, " port=");
   auto lb = connect<actors::balancer_control_actor>(
-      sys, "lb", {"127.0.0.1", number_after(*lb_log, "control on 127.0.0.1:")});
+      sys, "lb", {"127.0.0.1", number_after(*lb_log, "control_port=")});
   if (!lb) {
     return lb.error();
   }
-  auto mix =
-      scn.clients.mix.empty() ? actors::default_mix() : actors::client_mix_for(scn.clients.mix);
-  auto clients_log =
-      procs->start("clients", binary_path("client"),
-                   {{"CLIENT_TARGET", fmt::format("127.0.0.1:{}", lb_port)},
-                    {"CLIENT_RATE", fmt::format("{}", scn.clients.rate / time_scale)},
-                    {"CLIENT_MIX", actors::format_mix(mix)},
-                    {"CLIENT_ARRIVAL", scn.clients.arrival},
-                    {"CLIENT_SEED", std::to_string(scn.seed)},
-                    {"CLIENT_MAX_ACTIVE", std::to_string(scn.clients.max_active)},
-                    {"CLIENT_CONNECT_TIMEOUT_MS",
-                     ms_text(actors::scaled(scn.clients.connect_timeout, time_scale))},
-                    {"CLIENT_STATS_INTERVAL", "0"},
-                    {"CLIENT_CONTROL_PORT", "0"}},
-                   "control on");
+  auto clients_log = procs->start("clients", binary_path("client"),
+                                  client_env(plan, {"127.0.0.1", lb_port}));
   if (!clients_log) {
     return clients_log.error();
   }
   auto clients = connect<actors::spawner_actor>(
-      sys, "clients", {"127.0.0.1", number_after(*clients_log, "control on 127.0.0.1:")});
+      sys, "clients", {"127.0.0.1", number_after(*clients_log, "control_port=")});
   if (!clients) {
     return clients.error();
   }
@@ -241,22 +221,22 @@ caf::expected<actors::stage> services_stage(caf::actor_system& sys, const protoc
     pids += fmt::format(" {}={}", name, pid);
   }
   result.summary = fmt::format("services: balancer 127.0.0.1:{}, pids{}", lb_port, pids);
-  std::map<std::string, protocols::scenario_backend> specs;
-  for (auto& spec : scn.backends) {
-    specs[spec.id] = spec;
+  std::map<std::string, std::pair<actors::planned_backend, uint16_t>> by_id;
+  for (size_t i = 0; i < plan.backends.size(); ++i) {
+    by_id[plan.backends[i].id] = {plan.backends[i], ports[i]};
   }
-  result.process_hook = [procs, specs, ports, start_backend](
+  result.process_hook = [procs, by_id, start_backend](
                             const std::string& id,
                             bool restart) -> caf::expected<actors::backend_actor> {
     if (!restart) {
       procs->kill(id);
       return actors::backend_actor{};
     }
-    auto spec = specs.find(id);
-    if (spec == specs.end()) {
+    auto i = by_id.find(id);
+    if (i == by_id.end()) {
       return fail(fmt::format("{} is not a service backend", id));
     }
-    auto b = start_backend(spec->second, ports.at(id));
+    auto b = start_backend(i->second.first, i->second.second);
     if (!b) {
       return b.error();
     }

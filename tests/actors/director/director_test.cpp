@@ -115,7 +115,9 @@ std::shared_ptr<world> play_virtually() {
   REQUIRE(loaded.ok());
   auto w = std::make_shared<world>();
   actors::director_config dcfg;
-  dcfg.scn = *loaded.value;
+  auto plan = actors::make_plan(*loaded.value, {});
+  REQUIRE(plan);
+  dcfg.plan = *plan;
   dcfg.on.backends.emplace_back("server-1", sys.spawn(fake_backend, "server-1", w));
   dcfg.on.backends.emplace_back("server-2", sys.spawn(fake_backend, "server-2", w));
   dcfg.on.lb = sys.spawn(fake_balancer, w);

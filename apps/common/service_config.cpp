@@ -1,0 +1,207 @@
+#include "apps/common/service_config.hpp"
+
+#include <fmt/format.h>
+
+#include "actors/balancer/balancing.hpp"
+#include "actors/clients/arrivals.hpp"
+#include "actors/director/run_plan.hpp"
+#include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
+#include "apps/common/control.hpp"
+
+namespace l4sim::apps {
+
+using namespace std::chrono_literals;
+
+void declare_server_options(env_cli& cli) {
+  cli.option("--port", "SERVER_PORT", "port to listen on (0 picks one)", "", true);
+  cli.option("--id", "SERVER_ID", "name used in logs and stats", "", true);
+  cli.option("--host", "SERVER_HOST", "address to listen on", "0.0.0.0");
+  cli.option("--delay-ms", "SERVER_DELAY_MS", "delay before each reply, ms", "0");
+  cli.option("--max-conns", "SERVER_MAX_CONNS", "concurrent connections, 0 = unlimited", "0");
+  cli.option("--timeout-secs", "SERVER_TIMEOUT_SECS", "idle timeout, s, 0 = none", "0");
+  cli.option("--chaos-pct", "SERVER_CHAOS_PCT", "share of connections dropped at accept", "0");
+  cli.option("--hang-ms", "SERVER_HANG_MS", "hold on each connection's first reply, ms", "0");
+  cli.option("--seed", "SERVER_SEED", "seed of the chaos draws", "1");
+  cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
+  add_control_option(cli, "SERVER_CONTROL_PORT");
+}
+
+actors::backend_config read_server_config(const env_cli& cli) {
+  actors::backend_config cfg;
+  cfg.port = cli.port("SERVER_PORT", true);
+  cfg.id = cli.text("SERVER_ID");
+  cfg.host = cli.text("SERVER_HOST");
+  cfg.delay = cli.duration("SERVER_DELAY_MS", 1ms);
+  cfg.max_conns = static_cast<uint32_t>(cli.number("SERVER_MAX_CONNS", 1'000'000));
+  cfg.idle_timeout = cli.duration("SERVER_TIMEOUT_SECS", 1s);
+  cfg.chaos_pct = static_cast<uint32_t>(cli.number("SERVER_CHAOS_PCT", 100));
+  cfg.hang = cli.duration("SERVER_HANG_MS", 1ms);
+  cfg.seed = cli.number("SERVER_SEED", UINT64_MAX);
+  cfg.stats_interval = cli.duration("SERVER_STATS_INTERVAL", 1s);
+  return cfg;
+}
+
+void declare_lb_options(env_cli& cli) {
+  cli.option("--port", "LB_PORT", "port to listen on (0 picks one)", "", true);
+  cli.option("--id", "LB_ID", "name used in logs", "", true);
+  cli.option("--backends", "LB_BACKENDS",
+             "comma-separated [name=]host:port[ weight=N] list (unnamed: named by host while "
+             "unique, else host:port)",
+             "", true);
+  cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
+  cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
+  cli.option("--health-interval", "LB_HEALTH_INTERVAL",
+             "probe period, s (0.2 allowed; 0 = no checks)", "3");
+  cli.option("--health-timeout", "LB_HEALTH_TIMEOUT", "probe connect timeout, s", "1");
+  cli.option("--health-rise", "LB_HEALTH_RISE", "good probes in a row to come UP", "1");
+  cli.option("--health-fall", "LB_HEALTH_FALL", "failed probes in a row to go DOWN", "1");
+  cli.option("--connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", "backend connect timeout, ms",
+             "1000");
+  cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
+  cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
+  cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
+  cli.option("--resolve-interval", "LB_RESOLVE_INTERVAL",
+             "re-resolve backend names this often, s (and at every probe while one fails; "
+             "0 = only while failing)",
+             "30");
+  add_control_option(cli, "LB_CONTROL_PORT");
+}
+
+actors::balancer_config read_lb_config(const env_cli& cli) {
+  actors::balancer_config cfg;
+  cfg.port = cli.port("LB_PORT", true);
+  cfg.id = cli.text("LB_ID");
+  cfg.host = cli.text("LB_HOST");
+  cfg.algorithm = cli.text("LB_ALGO");
+  if (!actors::make_policy(cfg.algorithm, 1)) {
+    cli.fail("LB_ALGO",
+             fmt::format("\"{}\" is not one of {}", cfg.algorithm, actors::policy_names()));
+  }
+  cfg.health.interval = cli.duration("LB_HEALTH_INTERVAL", 1s);
+  cfg.health.timeout = cli.duration("LB_HEALTH_TIMEOUT", 1s);
+  if (cfg.health.timeout.count() == 0) {
+    cli.fail("LB_HEALTH_TIMEOUT", "must be above 0 (a probe needs time to connect)");
+  }
+  cfg.health.rise = static_cast<uint32_t>(cli.number("LB_HEALTH_RISE", 100));
+  cfg.health.fall = static_cast<uint32_t>(cli.number("LB_HEALTH_FALL", 100));
+  cfg.health.resolve_interval = cli.duration("LB_RESOLVE_INTERVAL", 1s);
+  cfg.session.connect_timeout = cli.duration("LB_CONNECT_TIMEOUT_MS", 1ms);
+  if (cfg.session.connect_timeout.count() == 0) {
+    cli.fail("LB_CONNECT_TIMEOUT_MS", "must be above 0 (a connect needs time)");
+  }
+  cfg.session.retries = static_cast<uint32_t>(cli.number("LB_RETRIES", 100));
+  cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
+  cfg.seed = cli.number("LB_SEED", UINT64_MAX);
+  for (auto& entry : cli.backends("LB_BACKENDS")) {
+    // A name that does not resolve yet is a DOWN backend the health monitor keeps
+    // resolving (an orchestrator may start lb before its backends), not a fatal error.
+    auto address = actors::resolve_host(entry.where.host);
+    if (!address) {
+      actors::log_line(fmt::format("[{}] backend {}: {}; DOWN until it resolves", cfg.id,
+                                   entry.name, actors::describe(address.error())));
+    }
+    cfg.backends.push_back({entry.name, protocols::to_string(entry.where),
+                            address ? *address : std::string{}, entry.where.port, entry.weight,
+                            entry.where.host});
+  }
+  return cfg;
+}
+
+void declare_client_options(env_cli& cli) {
+  cli.option("--target", "CLIENT_TARGET", "host:port to connect to", "", true);
+  cli.option("--rate", "CLIENT_RATE", "new clients per second (fractional allowed)", "2");
+  cli.option("--mix", "CLIENT_MIX", "weights per kind, e.g. real=50,stream=15",
+             "real=50,fire_and_forget=20,stream=15,idle=10,slow=5");
+  cli.option("--arrival", "CLIENT_ARRIVAL", "arrival process: uniform or poisson", "uniform");
+  cli.option("--seed", "CLIENT_SEED", "seed of the kinds and their parameters", "1");
+  cli.option("--duration-secs", "CLIENT_DURATION_SECS", "run length, s, 0 = until stopped", "0");
+  cli.option("--max-active", "CLIENT_MAX_ACTIVE", "open clients at most, 0 = unlimited", "0");
+  cli.option("--connect-timeout-ms", "CLIENT_CONNECT_TIMEOUT_MS", "connect timeout, ms", "3000");
+  cli.option("--stats-interval", "CLIENT_STATS_INTERVAL", "summary line period, s, 0 = off", "5");
+  cli.option("--params", "CLIENT_PARAMS",
+             "per-kind parameters, e.g. real.think_min=100ms,stream.interval=1s (keys: "
+             "requests_min/max, think_min/max, interval, byte_gap_min/max, reply_timeout)");
+  add_control_option(cli, "CLIENT_CONTROL_PORT");
+}
+
+namespace {
+
+/// The most clients per second a spawner is asked for; far above what one process holds.
+constexpr double max_client_rate = 1e6;
+
+void read_client_params(const env_cli& cli, actors::spawner_config& cfg) {
+  auto text = cli.text("CLIENT_PARAMS");
+  size_t at = 0;
+  while (at < text.size()) {
+    auto comma = text.find(',', at);
+    auto item = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    at = comma == std::string::npos ? text.size() : comma + 1;
+    if (item.empty()) {
+      continue;
+    }
+    auto dot = item.find('.');
+    auto eq = item.find('=');
+    if (dot == std::string::npos || eq == std::string::npos || eq < dot) {
+      cli.fail("CLIENT_PARAMS", fmt::format("\"{}\" is not kind.key=value", item));
+    }
+    auto kind = protocols::parse_client_kind(item.substr(0, dot));
+    if (!kind) {
+      cli.fail("CLIENT_PARAMS", fmt::format("\"{}\": unknown kind \"{}\"", item,
+                                            item.substr(0, dot)));
+    }
+    auto& profile = cfg.profiles[static_cast<size_t>(*kind)];
+    auto err = actors::apply_client_param(profile, item.substr(dot + 1, eq - dot - 1),
+                                          item.substr(eq + 1), protocols::time_scale{1});
+    if (!err.empty()) {
+      cli.fail("CLIENT_PARAMS", fmt::format("\"{}\": {}", item, err));
+    }
+  }
+}
+
+}  // namespace
+
+actors::spawner_config read_client_config(const env_cli& cli) {
+  actors::spawner_config cfg;
+  auto target = protocols::parse_endpoint(cli.text("CLIENT_TARGET"));
+  if (!target) {
+    cli.fail("CLIENT_TARGET", fmt::format("\"{}\" is not host:port", cli.text("CLIENT_TARGET")));
+  }
+  auto address = actors::resolve_host(target->host);
+  if (!address) {
+    cli.fail("CLIENT_TARGET", fmt::format("cannot resolve \"{}\": {}", target->host,
+                                          actors::describe(address.error())));
+  }
+  cfg.address = *address;
+  cfg.port = target->port;
+  cfg.rate = cli.decimal("CLIENT_RATE");
+  if (cfg.rate > max_client_rate) {
+    cli.fail("CLIENT_RATE", fmt::format("{} is above {:g} clients per second",
+                                        cli.text("CLIENT_RATE"), max_client_rate));
+  }
+  auto mix = actors::parse_mix(cli.text("CLIENT_MIX"));
+  if (!mix) {
+    cli.fail("CLIENT_MIX", fmt::format("\"{}\" is not a mix like real=50,stream=15 (kinds: real, "
+                                       "fire_and_forget, stream, idle, slow; total above 0)",
+                                       cli.text("CLIENT_MIX")));
+  }
+  cfg.mix = *mix;
+  auto arrival = actors::parse_arrival_process(cli.text("CLIENT_ARRIVAL"));
+  if (!arrival) {
+    cli.fail("CLIENT_ARRIVAL",
+             fmt::format("\"{}\" is neither uniform nor poisson", cli.text("CLIENT_ARRIVAL")));
+  }
+  cfg.arrival = *arrival;
+  cfg.seed = cli.number("CLIENT_SEED", UINT64_MAX);
+  cfg.duration = cli.duration("CLIENT_DURATION_SECS", 1s);
+  cfg.max_active = static_cast<uint32_t>(cli.number("CLIENT_MAX_ACTIVE", 10'000'000));
+  cfg.connect_timeout = cli.duration("CLIENT_CONNECT_TIMEOUT_MS", 1ms);
+  if (cfg.connect_timeout.count() == 0) {
+    cli.fail("CLIENT_CONNECT_TIMEOUT_MS", "must be above 0");
+  }
+  cfg.stats_interval = cli.duration("CLIENT_STATS_INTERVAL", 1s);
+  read_client_params(cli, cfg);
+  return cfg;
+}
+
+}  // namespace l4sim::apps

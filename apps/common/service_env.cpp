@@ -1,0 +1,88 @@
+#include "apps/common/service_env.hpp"
+
+#include <fmt/format.h>
+
+#include "actors/clients/arrivals.hpp"
+#include "protocols/backend_list.hpp"
+
+namespace l4sim::apps {
+
+namespace {
+
+using actors::exact_duration;
+
+/// A rate rendered so that parsing it gives back the same double.
+std::string exact_rate(double rate) {
+  return fmt::format("{:.17g}", rate);
+}
+
+}  // namespace
+
+service_env server_env(const actors::planned_backend& b, uint16_t port) {
+  auto& c = b.cfg;
+  return {
+      {"SERVER_ID", c.id},
+      {"SERVER_PORT", std::to_string(port)},
+      {"SERVER_HOST", c.host},
+      {"SERVER_DELAY_MS", exact_duration(c.delay)},
+      {"SERVER_MAX_CONNS", std::to_string(c.max_conns)},
+      {"SERVER_TIMEOUT_SECS", exact_duration(c.idle_timeout)},
+      {"SERVER_CHAOS_PCT", std::to_string(c.chaos_pct)},
+      {"SERVER_HANG_MS", exact_duration(c.hang)},
+      {"SERVER_SEED", std::to_string(c.seed)},
+      {"SERVER_STATS_INTERVAL", exact_duration(c.stats_interval)},
+      {"SERVER_CONTROL_PORT", "0"},
+  };
+}
+
+service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& backend_ports) {
+  auto& c = plan.balancer;
+  std::vector<protocols::backend_entry> entries;
+  for (size_t i = 0; i < plan.backends.size() && i < backend_ports.size(); ++i) {
+    auto& b = plan.backends[i];
+    entries.push_back({b.id, {"127.0.0.1", backend_ports[i]}, b.weight});
+  }
+  return {
+      {"LB_ID", c.id},
+      {"LB_PORT", std::to_string(c.port)},
+      {"LB_HOST", c.host},
+      {"LB_BACKENDS", protocols::format_backend_list(entries)},
+      {"LB_ALGO", c.algorithm},
+      {"LB_HEALTH_INTERVAL", exact_duration(c.health.interval)},
+      {"LB_HEALTH_TIMEOUT", exact_duration(c.health.timeout)},
+      {"LB_HEALTH_RISE", std::to_string(c.health.rise)},
+      {"LB_HEALTH_FALL", std::to_string(c.health.fall)},
+      {"LB_RESOLVE_INTERVAL", exact_duration(c.health.resolve_interval)},
+      {"LB_CONNECT_TIMEOUT_MS", exact_duration(c.session.connect_timeout)},
+      {"LB_RETRIES", std::to_string(c.session.retries)},
+      {"LB_SEED", std::to_string(c.seed)},
+      {"LB_STATS_INTERVAL", exact_duration(c.stats_interval)},
+      {"LB_CONTROL_PORT", "0"},
+  };
+}
+
+service_env client_env(const actors::run_plan& plan, const protocols::endpoint& target) {
+  auto& c = plan.clients;
+  std::string params;
+  for (auto& profile : c.profiles) {
+    for (auto& [key, value] : actors::client_params_of(profile)) {
+      params += fmt::format("{}{}.{}={}", params.empty() ? "" : ",",
+                            protocols::to_string(profile.kind), key, value);
+    }
+  }
+  return {
+      {"CLIENT_TARGET", protocols::to_string(target)},
+      {"CLIENT_RATE", exact_rate(c.rate)},
+      {"CLIENT_MIX", actors::format_mix(c.mix)},
+      {"CLIENT_ARRIVAL", c.arrival == actors::arrival_process::poisson ? "poisson" : "uniform"},
+      {"CLIENT_SEED", std::to_string(c.seed)},
+      {"CLIENT_DURATION_SECS", exact_duration(c.duration)},
+      {"CLIENT_MAX_ACTIVE", std::to_string(c.max_active)},
+      {"CLIENT_CONNECT_TIMEOUT_MS", exact_duration(c.connect_timeout)},
+      {"CLIENT_STATS_INTERVAL", exact_duration(c.stats_interval)},
+      {"CLIENT_PARAMS", params},
+      {"CLIENT_CONTROL_PORT", "0"},
+  };
+}
+
+}  // namespace l4sim::apps
