@@ -41,7 +41,7 @@ std::string reject_events(const actors::run_plan& plan, const std::string& mode)
       return fmt::format("{}: {}:{}: add_backend starts a backend in sim's own process, which "
                          "{} would not see as one of its services; play this scenario "
                          "in-process",
-                         mode, plan.scn.file, ev.where.line);
+                         mode, plan.scn.file, ev.where.line, mode);
     }
   }
   return {};
