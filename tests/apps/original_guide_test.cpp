@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -81,4 +82,114 @@ TEST_CASE("a backend name that does not resolve yet is DOWN, not fatal", "[guide
   CHECK_THAT(lb.output(), Catch::Matches("(.|\n)*late.invalid +late.invalid:[0-9]+ +DOWN(.|\n)*"));
   lb.signal(SIGTERM);
   CHECK(lb.wait_exit(std::chrono::seconds{20}) == 0);
+}
+
+namespace {
+
+/// The `total` column of `backend` in the last stats table of an lb's output.
+uint64_t total_of(const std::string& output, const std::string& backend) {
+  auto table = output.rfind("algorithm=");
+  REQUIRE(table != std::string::npos);
+  auto at = output.find("\n  " + backend + " ", table);
+  REQUIRE(at != std::string::npos);
+  std::istringstream row{output.substr(at, output.find('\n', at + 1) - at)};
+  std::string id;
+  std::string address;
+  std::string state;
+  uint64_t active = 0;
+  uint64_t total = 0;
+  row >> id >> address >> state >> active >> total;
+  return total;
+}
+
+/// Three servers as the original's compose file has them, named server-N by LB_BACKENDS.
+struct guide_servers {
+  std::vector<std::unique_ptr<child_process>> procs;
+  std::vector<uint16_t> ports;
+
+  void start(const std::string& id, const std::string& delay, const std::string& max_conns,
+             uint16_t port = 0) {
+    procs.push_back(std::make_unique<child_process>(
+        std::vector<std::string>{app_path("server")},
+        std::map<std::string, std::string>{{"SERVER_PORT", std::to_string(port)},
+                                           {"SERVER_ID", id},
+                                           {"SERVER_DELAY_MS", delay},
+                                           {"SERVER_MAX_CONNS", max_conns},
+                                           {"SERVER_TIMEOUT_SECS", "30"}}));
+    ports.push_back(procs.back()->number_after("l4sim-ready service=server port="));
+  }
+
+  std::string backends() const {
+    std::string text;
+    for (size_t i = 0; i < ports.size(); ++i) {
+      text += (i > 0 ? "," : "") + std::string{"server-"} + std::to_string(i + 1) +
+              "=127.0.0.1:" + std::to_string(ports[i]);
+    }
+    return text;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the original's test 3: least connections avoids a backend slowed to 2000 ms",
+          "[guide]") {
+  guide_servers servers;
+  servers.start("server-1", "0", "100");
+  servers.start("server-2", "150", "100");
+  // "changing compose to SERVER_DELAY_MS=2000, then restart it"
+  servers.start("server-3", "2000", "50");
+  // "switch the LB algorithm by changing LB_ALGO=lc and restarting"
+  child_process lb{{app_path("lb")},
+                   {{"LB_PORT", "0"},
+                    {"LB_ID", "lb-1"},
+                    {"LB_HOST", "127.0.0.1"},
+                    {"LB_HEALTH_INTERVAL", "3"},
+                    {"LB_BACKENDS", servers.backends()},
+                    {"LB_ALGO", "lc"},
+                    {"LB_STATS_INTERVAL", "0"}}};
+  auto lb_port = lb.number_after("l4sim-ready service=lb port=");
+  child_process client{{app_path("client")},
+                       {{"CLIENT_TARGET", "127.0.0.1:" + std::to_string(lb_port)},
+                        {"CLIENT_RATE", "20"},
+                        {"CLIENT_MIX", "real=100"},
+                        {"CLIENT_DURATION_SECS", "6"}}};
+  REQUIRE(client.wait_exit(std::chrono::seconds{60}) == 0);
+  lb.signal(SIGTERM);
+  REQUIRE(lb.wait_exit(std::chrono::seconds{20}) == 0);
+  auto out = lb.output();
+  INFO(out);
+  auto slow = total_of(out, "server-3");
+  auto fast = total_of(out, "server-1");
+  // Round robin would give each about a third; least connections floods the fast ones.
+  CHECK(fast > 2 * slow);
+}
+
+TEST_CASE("the original's test 4: a backend at its connection limit drops and the rest serve",
+          "[guide]") {
+  guide_servers servers;
+  servers.start("server-1", "0", "100");
+  // "Set SERVER_MAX_CONNS=10 on server-2 and increase CLIENT_RATE=20"
+  servers.start("server-2", "150", "10");
+  servers.start("server-3", "500", "50");
+  child_process lb{{app_path("lb")},
+                   {{"LB_PORT", "0"},
+                    {"LB_ID", "lb-1"},
+                    {"LB_HOST", "127.0.0.1"},
+                    {"LB_HEALTH_INTERVAL", "3"},
+                    {"LB_BACKENDS", servers.backends()},
+                    {"LB_ALGO", "rr"},
+                    {"LB_STATS_INTERVAL", "0"}}};
+  auto lb_port = lb.number_after("l4sim-ready service=lb port=");
+  // Idle clients hold their connections, so server-2 fills up.
+  child_process client{{app_path("client")},
+                       {{"CLIENT_TARGET", "127.0.0.1:" + std::to_string(lb_port)},
+                        {"CLIENT_RATE", "20"},
+                        {"CLIENT_MIX", "idle=100"}}};
+  CHECK(servers.procs[1]->wait_for_output("[server-2] at capacity (10/10)",
+                                          std::chrono::seconds{30}));
+  lb.signal(SIGTERM);
+  REQUIRE(lb.wait_exit(std::chrono::seconds{20}) == 0);
+  INFO(lb.output());
+  CHECK(total_of(lb.output(), "server-1") >= 10);
+  CHECK(total_of(lb.output(), "server-3") >= 10);
 }
