@@ -1,4 +1,5 @@
 #include "actors/backend/backend_server.hpp"
+#include "actors/backend/reply_order.hpp"
 
 #include <chrono>
 #include <deque>
@@ -21,15 +22,9 @@ namespace l4sim::actors {
 namespace {
 
 using caf::io::connection_handle;
-using clock_type = std::chrono::steady_clock;
+// Time comes from the actor clock (virtual under CAF's test_coordinator), never the wall clock.
+using clock_type = caf::actor_clock;
 using protocols::command_kind;
-
-/// A reply waiting for its delay; replies leave a connection in the order of requests.
-struct pending_reply {
-  uint64_t seq = 0;
-  std::string text;
-  bool ready = false;
-};
 
 /// What the backend keeps per accepted connection.
 struct connection {
@@ -37,9 +32,7 @@ struct connection {
   std::string peer;
   protocols::line_framer framer;
   clock_type::time_point last_activity;
-  bool replied = false;
-  uint64_t next_seq = 0;
-  std::deque<pending_reply> queue;
+  reply_order replies;
 };
 
 class backend_server : public caf::io::broker {
@@ -138,7 +131,7 @@ class backend_server : public caf::io::broker {
     auto& c = conns_[hdl];
     c.serial = ++next_serial_;
     c.peer = std::move(peer);
-    c.last_activity = clock_type::now();
+    c.last_activity = clock().now();
     configure_read(hdl, caf::io::receive_policy::at_most(4096));
   }
 
@@ -149,7 +142,7 @@ class backend_server : public caf::io::broker {
     }
     auto& c = i->second;
     stats_.bytes_in += msg.buf.size();
-    c.last_activity = clock_type::now();
+    c.last_activity = clock().now();
     c.framer.feed(std::string_view{msg.buf.data(), msg.buf.size()});
     for (;;) {
       auto fr = c.framer.next();
@@ -169,44 +162,30 @@ class backend_server : public caf::io::broker {
 
   void on_line(connection_handle hdl, connection& c, const std::string& line) {
     auto cmd = protocols::parse_command(line);
-    caf::timespan hold{0};
     switch (cmd.kind) {
       case command_kind::req:
         ++stats_.requests;
-        hold = cfg_.delay;
         break;
       case command_kind::ping:
         ++stats_.pings;
-        hold = cfg_.delay;
         break;
       case command_kind::slow:
         ++stats_.slow_lines;
-        hold = cfg_.delay;
         break;
       case command_kind::stream:
         ++stats_.stream_lines;
         break;
       case command_kind::unknown:
         ++stats_.errors;
-        hold = cfg_.delay;
         break;
     }
-    if (!c.replied) {
-      c.replied = true;
-      hold += cfg_.hang;
-    }
-    auto text = protocols::reply_for(cmd, line);
-    // STREAM_ACK is never delayed, so it may overtake held replies; the rest keep order.
-    if (hold.count() == 0 && (c.queue.empty() || cmd.kind == command_kind::stream)) {
+    auto d = c.replies.on_request(cmd.kind, protocols::reply_for(cmd, line), cfg_.delay,
+                                  cfg_.hang);
+    for (auto& text : d.send_now) {
       send_now(hdl, text);
-      return;
     }
-    auto seq = c.next_seq++;
-    c.queue.push_back({seq, std::move(text), hold.count() == 0});
-    if (hold.count() > 0) {
-      delayed_send(this, hold, reply_atom_v, hdl, c.serial, seq);
-    } else {
-      flush_ready(hdl, c);
+    if (d.hold_seq) {
+      delayed_send(this, d.hold, reply_atom_v, hdl, c.serial, *d.hold_seq);
     }
   }
 
@@ -215,19 +194,8 @@ class backend_server : public caf::io::broker {
     if (i == conns_.end() || i->second.serial != serial) {
       return;
     }
-    for (auto& p : i->second.queue) {
-      if (p.seq == seq) {
-        p.ready = true;
-        break;
-      }
-    }
-    flush_ready(hdl, i->second);
-  }
-
-  void flush_ready(connection_handle hdl, connection& c) {
-    while (!c.queue.empty() && c.queue.front().ready) {
-      send_now(hdl, c.queue.front().text);
-      c.queue.pop_front();
+    for (auto& text : i->second.replies.on_due(seq)) {
+      send_now(hdl, text);
     }
   }
 
@@ -249,7 +217,7 @@ class backend_server : public caf::io::broker {
   }
 
   void sweep_idle() {
-    auto deadline = clock_type::now() - cfg_.idle_timeout;
+    auto deadline = clock().now() - cfg_.idle_timeout;
     for (auto i = conns_.begin(); i != conns_.end();) {
       if (i->second.last_activity <= deadline) {
         ++stats_.idle_closed;

@@ -24,7 +24,8 @@ namespace l4sim::actors {
 namespace {
 
 using caf::io::connection_handle;
-using clock_type = std::chrono::steady_clock;
+// Time comes from the actor clock (virtual under CAF's test_coordinator), never the wall clock.
+using clock_type = caf::actor_clock;
 using protocols::client_end;
 using protocols::l4_errc;
 
@@ -89,7 +90,7 @@ class client_broker : public caf::io::broker {
 
  private:
   void dial() {
-    started_ = clock_type::now();
+    started_ = clock().now();
     if (!cfg_.dialer) {
       end(client_end::refused, "no dialer");
       return;
@@ -128,7 +129,7 @@ class client_broker : public caf::io::broker {
     hdl_ = add_scribe(fd);
     connected_ = true;
     out_.connected = true;
-    out_.connect_time = clock_type::now() - started_;
+    out_.connect_time = clock().now() - started_;
     configure_read(hdl_, caf::io::receive_policy::at_most(4096));
     apply(behavior_->on_connected());
   }
@@ -145,7 +146,7 @@ class client_broker : public caf::io::broker {
       flush(hdl_);
       out_.bytes_out += step.send.size();
       if (step.reply_due) {
-        due_.push_back(clock_type::now());
+        due_.push_back(clock().now());
         if (due_.size() == 1) {
           arm_reply_timer();
         }
@@ -182,7 +183,7 @@ class client_broker : public caf::io::broker {
 
   void on_line(const std::string& line) {
     if (!due_.empty()) {
-      out_.latencies.push_back(clock_type::now() - due_.front());
+      out_.latencies.push_back(clock().now() - due_.front());
       due_.pop_front();
       ++reply_generation_;
       if (!due_.empty()) {

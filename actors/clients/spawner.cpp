@@ -19,7 +19,8 @@ namespace l4sim::actors {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+// Time comes from the actor clock (virtual under CAF's test_coordinator), never the wall clock.
+using clock_type = caf::actor_clock;
 using protocols::client_stats;
 using stats_promise = caf::typed_response_promise<client_stats>;
 
@@ -31,7 +32,7 @@ class spawner : public caf::event_based_actor {
         arrivals_(cfg_.rate, cfg_.arrival, cfg_.mix, cfg_.seed) {}
 
   caf::behavior make_behavior() override {
-    started_ = clock_type::now();
+    started_ = clock().now();
     dialer_ = cfg_.dialer;
     if (!dialer_) {
       dialer_ = spawn_dialer(system());
@@ -189,7 +190,7 @@ class spawner : public caf::event_based_actor {
     }
     running_ = false;
     ++arrive_generation_;
-    finished_at_ = clock_type::now();
+    finished_at_ = clock().now();
     log("run ending: stopping {} clients", clients_.size());
     for (auto& kv : clients_) {
       send(kv.second.actor, finish_atom_v);
@@ -228,7 +229,7 @@ class spawner : public caf::event_based_actor {
 
   client_stats snapshot() {
     client_stats st;
-    st.elapsed = (running_ ? clock_type::now() : finished_at_) - started_;
+    st.elapsed = (running_ ? clock().now() : finished_at_) - started_;
     st.running = running_;
     st.rate = arrivals_.rate();
     st.mix = arrivals_.mix();
