@@ -1,5 +1,7 @@
 #include "actors/balancer/balancing.hpp"
 
+#include "protocols/algorithms.hpp"
+
 namespace l4sim::actors {
 
 std::optional<size_t> round_robin::pick(const std::vector<candidate>& backends) {
@@ -62,7 +64,7 @@ std::unique_ptr<balancing_policy> make_policy(std::string_view name, uint64_t se
 }
 
 std::string policy_names() {
-  return "rr|lc|rand";
+  return protocols::algorithm_list();
 }
 
 }  // namespace l4sim::actors

@@ -1,5 +1,7 @@
 #include "protocols/scenario/scenario.hpp"
 
+#include "protocols/client_messages.hpp"
+
 namespace l4sim::protocols {
 
 std::string to_string(event_kind kind) {
@@ -51,14 +53,29 @@ std::string to_string(expect_kind kind) {
 }
 
 const std::vector<std::string>& client_types() {
-  static const std::vector<std::string> types{"real", "fire_and_forget", "stream", "idle", "slow"};
+  // Rendered from the one client_kind table (protocols/client_messages.hpp).
+  static const std::vector<std::string> types = [] {
+    std::vector<std::string> out;
+    for (auto kind : all_client_kinds) {
+      out.push_back(to_string(kind));
+    }
+    return out;
+  }();
   return types;
 }
 
 const std::vector<std::string>& failure_reasons() {
-  // The failing ways a client can end (protocols/client_messages.hpp, client_end).
-  static const std::vector<std::string> reasons{"refused",        "reset",        "timed_out",
-                                                "closed_by_peer", "err_received", "bad_reply"};
+  // The failing ways a client can end, from the one client_end table.
+  static const std::vector<std::string> reasons = [] {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < client_end_count; ++i) {
+      auto end = static_cast<client_end>(i);
+      if (is_failure(end)) {
+        out.push_back(to_string(end));
+      }
+    }
+    return out;
+  }();
   return reasons;
 }
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "protocols/algorithms.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 
 namespace l4sim::protocols {
@@ -44,7 +45,6 @@ constexpr param_spec param_table[] = {
 
 const std::vector<std::string> top_keys{"name",     "description", "duration", "seed",  "backends",
                                         "balancer", "clients",     "timeline", "expect"};
-const std::vector<std::string> algorithms{"rr", "lc", "rand"};
 
 std::vector<std::string> params_of(const std::string& type) {
   std::vector<std::string> keys;
@@ -99,7 +99,7 @@ void read_params(error_sink& sink, const YAML::Node& node, scenario_clients& cli
 
 void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& out) {
   map_reader map{sink, node, "balancer", {"algorithm", "health", "connect_timeout", "retries"}};
-  map.choice_into("algorithm", out.algorithm, algorithms);
+  map.choice_into("algorithm", out.algorithm, algorithm_names());
   map.duration_into("connect_timeout", out.connect_timeout, true);
   map.count_into("retries", out.retries, 0, 100);
   if (auto health = map.find("health")) {
