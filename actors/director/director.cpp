@@ -8,8 +8,9 @@
 
 #include "actors/backend/backend_server.hpp"
 #include "actors/balancer/balancer.hpp"
-#include "actors/director/outcomes.hpp"
 #include "actors/clients/spawner.hpp"
+#include "actors/director/outcomes.hpp"
+#include "actors/director/stats_collector.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/scenario/expectations.hpp"
 
@@ -39,6 +40,7 @@ struct director_state {
   bool ending = false;
   std::shared_ptr<std::vector<caf::actor>> owned = std::make_shared<std::vector<caf::actor>>();
   caf::actor worker;  // runs the stage's process hook, if any
+  stats_collector_actor collector;
 
   live_backend* find(const std::string& id) {
     for (auto& b : backends) {
@@ -64,86 +66,6 @@ void note(director_actor* self, std::string text) {
   self->send(st.cfg.observer, std::move(n));
 }
 
-/// Collects one sample: picker, spawner and every backend answer, then `done` runs.
-void take_sample(director_actor* self,
-                 std::function<void(run_record::sample, protocols::client_stats)> done) {
-  struct partial {
-    run_record::sample sample;
-    protocols::client_stats clients;
-    size_t outstanding = 0;
-    std::function<void(run_record::sample, protocols::client_stats)> done;
-    void settle() {
-      if (--outstanding == 0) {
-        done(std::move(sample), std::move(clients));
-      }
-    }
-  };
-  auto& st = self->state;
-  auto p = std::make_shared<partial>();
-  p->done = std::move(done);
-  p->sample.at = st.now();
-  p->outstanding = 2 + st.backends.size();
-  auto deadline = std::chrono::seconds{5};
-  self->request(st.lb, deadline, caf::get_atom_v, stats_atom_v)
-      .then(
-          [p](const protocols::balancer_stats& bs) {
-            for (auto& row : bs.backends) {
-              p->sample.total[row.id] = row.total;
-              p->sample.active[row.id] = row.active;
-              p->sample.healthy[row.id] = row.healthy;
-              p->sample.bytes[row.id] = row.bytes_in + row.bytes_out;
-            }
-            p->settle();
-          },
-          [p](const caf::error&) { p->settle(); });
-  self->request(st.spawner, deadline, caf::get_atom_v, stats_atom_v)
-      .then(
-          [p](const protocols::client_stats& cs) {
-            p->clients = cs;
-            auto& s = p->sample;
-            for (auto& row : cs.rows) {
-              s.clients_started += row.started;
-              s.clients_active += row.active;
-              for (auto end : {protocols::client_end::completed, protocols::client_end::stopped}) {
-                s.clients_completed += row.ended(end);
-              }
-              for (size_t i = 0; i < protocols::client_end_count; ++i) {
-                if (protocols::is_failure(static_cast<protocols::client_end>(i))) {
-                  s.clients_failed += row.ends[i];
-                }
-              }
-            }
-            p->settle();
-          },
-          [p](const caf::error&) { p->settle(); });
-  for (auto& b : st.backends) {
-    self->request(b.actor, deadline, caf::get_atom_v, stats_atom_v)
-        .then(
-            [p, id = b.id](const protocols::backend_stats& bs) {
-              p->sample.refused[id] = bs.refused;
-              p->settle();
-            },
-            [p](const caf::error&) { p->settle(); });
-  }
-}
-
-void schedule_tick(director_actor* self) {
-  self->delayed_send(self, self->state.cfg.sample_period, caf::tick_atom_v);
-}
-
-void on_tick(director_actor* self) {
-  if (self->state.ending) {
-    return;
-  }
-  take_sample(self, [self](run_record::sample s, protocols::client_stats cs) {
-    auto& st = self->state;
-    st.record.samples.push_back(s);
-    st.clients = cs;
-    self->send(st.cfg.observer, director_frame{std::move(s), std::move(cs)});
-  });
-  schedule_tick(self);
-}
-
 /// The thread that kills and restarts backends through the stage's hook: starting a
 /// process and connecting to it blocks, and a process must be forked from a thread that
 /// lives for the whole run (PR_SET_PDEATHSIG follows the forking thread).
@@ -166,7 +88,8 @@ void run_process_hook(director_actor* self, const std::string& id, bool restart)
       .then(
           [self, id](backend_actor fresh) {
             if (auto* b = self->state.find(id); b != nullptr && fresh) {
-              b->actor = std::move(fresh);
+              b->actor = fresh;
+              self->send(self->state.collector, caf::put_atom_v, id, std::move(fresh));
             }
           },
           [self, id, restart](const caf::error& err) {
@@ -189,6 +112,7 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
     }
     st.backends.push_back({planned.id, b->actor});
     st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
+    self->send(st.collector, caf::put_atom_v, planned.id, b->actor);
     auto be = plan.balancer_entry(planned, b->port);
     self->send(st.lb, caf::add_atom_v, be);
     return;
@@ -242,6 +166,7 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
       break;
     case event_kind::remove_backend:
       self->send(st.lb, caf::delete_atom_v, b->id);
+      self->send(st.collector, caf::delete_atom_v, b->id);
       self->send_exit(actor, caf::exit_reason::user_shutdown);
       st.backends.erase(st.backends.begin() + (b - st.backends.data()));
       break;
@@ -265,20 +190,30 @@ void finish(director_actor* self) {
       .then(
           [self](const protocols::client_stats& cs) {
             self->state.clients = cs;
-            take_sample(self, [self](run_record::sample s, protocols::client_stats) {
-              auto& st = self->state;
-              st.record.samples.push_back(std::move(s));
-              st.record.ended = st.cfg.plan.scn.length;
-              st.record.clients = client_outcomes(st.clients, st.cfg.plan.scale);
-              director_done done;
-              done.record = st.record;
-              done.verdicts = protocols::check_all(st.cfg.plan.scn, st.record);
-              done.notes = st.notes;
-              done.clients = st.clients;
-              self->send(st.cfg.observer, std::move(done));
-              stop_everything(self);
-              self->quit();
-            });
+            self->request(self->state.collector, std::chrono::seconds{30}, caf::get_atom_v,
+                          stats_atom_v)
+                .then(
+                    [self](stats_frame f) {
+                      auto& st = self->state;
+                      st.record.samples.push_back(std::move(f.sample));
+                      st.record.ended = st.cfg.plan.scn.length;
+                      st.record.clients = client_outcomes(st.clients, st.cfg.plan.scale);
+                      director_done done;
+                      done.record = st.record;
+                      done.verdicts = protocols::check_all(st.cfg.plan.scn, st.record);
+                      done.notes = st.notes;
+                      done.clients = st.clients;
+                      self->send(st.cfg.observer, std::move(done));
+                      stop_everything(self);
+                      self->quit();
+                    },
+                    [self](const caf::error& err) {
+                      director_done done;
+                      done.error = "the last sample failed: " + describe(err);
+                      self->send(self->state.cfg.observer, std::move(done));
+                      stop_everything(self);
+                      self->quit();
+                    });
           },
           [self](const caf::error& err) {
             director_done done;
@@ -312,7 +247,9 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
                        static_cast<uint64_t>(i));
   }
   self->delayed_send(self, plan.scale.real(plan.scn.length), caf::close_atom_v);
-  schedule_tick(self);
+  st.collector = spawn_stats_collector(
+      self->system(), {st.cfg.on, st.cfg.sample_period, plan.scale, caf::actor{self}});
+  st.owned->push_back(caf::actor_cast<caf::actor>(st.collector));
   // Whatever ends the director also ends what it built, or the actor system would wait on
   // it forever.
   self->attach_functor([owned = st.owned] {
@@ -321,7 +258,15 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
     }
   });
   return {
-      [self](caf::tick_atom) { on_tick(self); },
+      [self](stats_frame& f) {
+        auto& st = self->state;
+        if (st.ending) {
+          return;
+        }
+        st.record.samples.push_back(f.sample);
+        st.clients = f.clients;
+        self->send(st.cfg.observer, std::move(f));
+      },
       [self](caf::update_atom, uint64_t index) {
         auto& st = self->state;
         if (!st.ending && index < st.cfg.plan.scn.timeline.size()) {

@@ -9,7 +9,8 @@
 // actor clock, so under CAF's test_coordinator a run is deterministic.
 //
 // In: the run plan and the stage (at spawn). Out, to its observer: `director_note` (a
-// timeline event or health transition as it happens), `director_frame` (a sample), and
+// timeline event or health transition as it happens), `stats_frame` (a sample from its stats
+// collector, actors/director/stats_collector.hpp), and
 // finally `director_done` (record and verdicts, or an error). It stops the stage's local
 // actors (`stage::owned`) when it quits, however that happens.
 
@@ -24,6 +25,7 @@
 
 #include "actors/director/run_plan.hpp"
 #include "actors/director/stage.hpp"
+#include "actors/director/stats_collector.hpp"
 #include "protocols/client_messages.hpp"
 #include "protocols/scenario/scenario.hpp"
 
@@ -43,12 +45,6 @@ struct director_note {
   std::string text;
 };
 
-/// A sample of every counter, for the live view.
-struct director_frame {
-  protocols::run_record::sample sample;
-  protocols::client_stats clients;
-};
-
 /// The end of a run.
 struct director_done {
   std::string error;  ///< set when the topology could not be built
@@ -65,5 +61,4 @@ caf::actor spawn_director(caf::actor_system& sys, director_config cfg);
 
 // Director updates stay inside the process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::director_note)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::director_frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::director_done)

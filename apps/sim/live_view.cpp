@@ -34,7 +34,7 @@ void live_view::on_note(const actors::director_note& n) {
   std::fflush(stdout);
 }
 
-void live_view::on_frame(const actors::director_frame& f) {
+void live_view::on_frame(const actors::stats_frame& f) {
   if (mode_ != view_mode::live) {
     return;
   }
@@ -69,7 +69,7 @@ void live_view::close() {
   }
 }
 
-std::string live_view::block(const actors::director_frame& f) const {
+std::string live_view::block(const actors::stats_frame& f) const {
   auto& s = f.sample;
   std::string out = fmt::format("── {}  {:.1f}s / {}  (time scale {:g}) ──\n", title_,
                                 std::chrono::duration<double>(s.at).count(),

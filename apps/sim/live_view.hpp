@@ -25,13 +25,13 @@ class live_view {
   void on_note(const actors::director_note& n);
 
   /// Shows the latest counters.
-  void on_frame(const actors::director_frame& f);
+  void on_frame(const actors::stats_frame& f);
 
   /// Removes the status block before the final output.
   void close();
 
  private:
-  std::string block(const actors::director_frame& f) const;
+  std::string block(const actors::stats_frame& f) const;
   void erase_block();
   void print_block();
 

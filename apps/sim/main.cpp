@@ -186,7 +186,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
       self->send(director, caf::close_atom_v);
     }
     self->receive([&](actors::director_note& n) { view.on_note(n); },
-                  [&](actors::director_frame& f) { view.on_frame(f); },
+                  [&](actors::stats_frame& f) { view.on_frame(f); },
                   [&](actors::director_done& d) { done = std::move(d); },
                   caf::after(std::chrono::milliseconds{200}) >> [] {});
   }

@@ -88,7 +88,7 @@ actors::spawner_actor::behavior_type fake_clients(actors::spawner_actor::pointer
 caf::behavior observer(caf::event_based_actor*, std::shared_ptr<world> w) {
   return {
       [=](actors::director_note& n) { w->notes.push_back(std::move(n)); },
-      [](actors::director_frame&) {},
+      [](actors::stats_frame&) {},
       [=](actors::director_done& d) { w->done = std::move(d); },
   };
 }
