@@ -80,24 +80,24 @@ int main(int argc, char** argv) {
   cli.option("--max-active", "CLIENT_MAX_ACTIVE", "open clients at most, 0 = unlimited", "0");
   cli.option("--connect-timeout-ms", "CLIENT_CONNECT_TIMEOUT_MS", "connect timeout, ms", "3000");
   cli.option("--stats-interval", "CLIENT_STATS_INTERVAL", "summary line period, s, 0 = off", "5");
-  apps::add_control_option(cli, "CLIENT_CONTROL_PORT");
+  apps::add_control_options(cli, "CLIENT");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
   actors::spawner_config cfg;
-  std::optional<protocols::endpoint> control;
+  apps::control_settings control;
   try {
     cfg = read_config(cli);
-    control = cli.control_endpoint("CLIENT_CONTROL_PORT");
+    control = apps::read_control_options(cli, "CLIENT");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "client: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt;
+  apps::runtime rt{control.tls};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto spawner = actors::spawn_spawner(sys, cfg);
-  if (!apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT_CONTROL_PORT")) {
+  if (!apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT")) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
     return 1;
   }

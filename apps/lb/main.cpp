@@ -121,20 +121,20 @@ int main(int argc, char** argv) {
   cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
   cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
   cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
-  apps::add_control_option(cli, "LB_CONTROL_PORT");
+  apps::add_control_options(cli, "LB");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
   actors::balancer_config cfg;
-  std::optional<protocols::endpoint> control;
+  apps::control_settings control;
   try {
     cfg = read_config(cli);
-    control = cli.control_endpoint("LB_CONTROL_PORT");
+    control = apps::read_control_options(cli, "LB");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "lb: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt;
+  apps::runtime rt{control.tls};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto lb = actors::spawn_balancer(sys, cfg);
@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lb: [{}] {}\n", cfg.id, actors::describe(lb.error()));
     return 1;
   }
-  if (!apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB_CONTROL_PORT")) {
+  if (!apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB")) {
     lb->stop();
     return 1;
   }

@@ -37,14 +37,14 @@ int main(int argc, char** argv) {
   cli.option("--hang-ms", "SERVER_HANG_MS", "hold on each connection's first reply, ms", "0");
   cli.option("--seed", "SERVER_SEED", "seed of the chaos draws", "1");
   cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
-  apps::add_control_option(cli, "SERVER_CONTROL_PORT");
+  apps::add_control_options(cli, "SERVER");
   if (auto rc = cli.parse(argc, argv)) {
     return *rc;
   }
   actors::backend_config cfg;
-  std::optional<protocols::endpoint> control;
+  apps::control_settings control;
   try {
-    control = cli.control_endpoint("SERVER_CONTROL_PORT");
+    control = apps::read_control_options(cli, "SERVER");
     cfg.port = cli.port("SERVER_PORT", true);
     cfg.id = cli.text("SERVER_ID");
     cfg.host = cli.text("SERVER_HOST");
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "server: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt;
+  apps::runtime rt{control.tls};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto backend = actors::spawn_backend(sys, cfg);
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "server: [{}] {}\n", cfg.id, actors::describe(backend.error()));
     return 1;
   }
-  if (!apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER_CONTROL_PORT")) {
+  if (!apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER")) {
     self_exit(sys, backend->actor);
     return 1;
   }
