@@ -12,6 +12,9 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/send.hpp>
+
+#include "actors/io/bounded_middleman.hpp"
 
 namespace l4sim::apps {
 
@@ -143,10 +146,18 @@ bool is_loopback(const std::string& host) {
 
 namespace {
 
-/// The middleman actor that owns control connections: the OpenSSL module's when loaded.
-caf::io::middleman_actor control_middleman(caf::actor_system& sys) {
-  return sys.has_openssl_manager() ? sys.openssl_manager().actor_handle()
-                                   : sys.middleman().actor_handle();
+/// Calls `f` with the middleman actor for control connections: the OpenSSL module's when
+/// loaded (its peers are authenticated before BASP reads a byte), otherwise one whose
+/// connections cap reads (BASP would allocate whatever a header claims), stopped after.
+template <class F>
+auto with_control_middleman(caf::actor_system& sys, F f) {
+  if (sys.has_openssl_manager()) {
+    return f(sys.openssl_manager().actor_handle());
+  }
+  auto bounded = actors::spawn_bounded_middleman(sys);
+  auto result = f(bounded);
+  caf::anon_send_exit(bounded, caf::exit_reason::user_shutdown);
+  return result;
 }
 
 }  // namespace
@@ -158,17 +169,20 @@ caf::expected<uint16_t> publish_control(caf::actor_system& sys, const caf::stron
     return caf::sec::cannot_publish_invalid_actor;
   }
   auto host = where.host == "0.0.0.0" ? std::string{} : where.host;
-  auto publish = caf::make_function_view(control_middleman(sys));
-  return publish(caf::publish_atom_v, where.port, actor, std::move(interface), host, true);
+  return with_control_middleman(sys, [&](const caf::io::middleman_actor& mm) {
+    auto publish = caf::make_function_view(mm);
+    return publish(caf::publish_atom_v, where.port, actor, std::move(interface), host, true);
+  });
 }
 
 caf::expected<caf::strong_actor_ptr> remote_control(caf::actor_system& sys,
                                                     std::set<std::string> interface,
                                                     const protocols::endpoint& where) {
   // Bounded: a peer that accepts and never finishes the handshake must not hang sim.
-  auto connect =
-      caf::make_function_view(control_middleman(sys), caf::duration{std::chrono::seconds{30}});
-  auto found = connect(caf::connect_atom_v, where.host, where.port);
+  auto found = with_control_middleman(sys, [&](const caf::io::middleman_actor& mm) {
+    auto connect = caf::make_function_view(mm, caf::duration{std::chrono::seconds{30}});
+    return connect(caf::connect_atom_v, where.host, where.port);
+  });
   if (!found) {
     return std::move(found.error());
   }
