@@ -34,20 +34,20 @@ int main(int argc, char** argv) {
     return *rc;
   }
   actors::spawner_config cfg;
-  std::optional<protocols::endpoint> control;
+  apps::control_settings control;
   try {
     cfg = apps::read_client_config(cli);
-    control = cli.control_endpoint("CLIENT_CONTROL_PORT");
+    control = apps::read_control_options(cli, "CLIENT");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "client: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt;
+  apps::runtime rt{control.tls};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto spawner = actors::spawn_spawner(sys, cfg);
   auto control_port =
-      apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT_CONTROL_PORT");
+      apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT");
   if (!control_port) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
     return 1;

@@ -1,5 +1,7 @@
 #include "apps/common/env_cli.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -22,6 +24,14 @@ void env_cli::option(const std::string& flag, const std::string& env, const std:
   app_->add_option(flag, e.value, text)->envname(env);
 }
 
+void env_cli::flag(const std::string& flag, const std::string& env, const std::string& help) {
+  auto& e = entries_[env];
+  e.flag = flag;
+  e.is_switch = true;
+  // Read from the environment in parse(): CLI11 would take any value as "on".
+  app_->add_flag(flag, e.given, fmt::format("{} [env {}=1]", help, env));
+}
+
 std::optional<int> env_cli::parse(int argc, char** argv) {
   try {
     app_->parse(argc, argv);
@@ -32,6 +42,10 @@ std::optional<int> env_cli::parse(int argc, char** argv) {
     return 2;
   }
   for (auto& [env, e] : entries_) {
+    if (e.is_switch) {
+      auto* raw = std::getenv(env.c_str());
+      e.value = e.given ? "1" : raw != nullptr ? raw : "";
+    }
     if (e.value.empty()) {
       e.value = e.fallback;
     }
@@ -83,6 +97,21 @@ uint64_t env_cli::number(const std::string& env, uint64_t max) const {
   return *value;
 }
 
+bool env_cli::enabled(const std::string& env) const {
+  auto raw = text(env);
+  for (auto* yes : {"1", "true", "yes", "on"}) {
+    if (raw == yes) {
+      return true;
+    }
+  }
+  for (auto* no : {"", "0", "false", "no", "off"}) {
+    if (raw == no) {
+      return false;
+    }
+  }
+  fail(env, fmt::format("\"{}\" is neither 1/true/yes nor 0/false/no", raw));
+}
+
 uint16_t env_cli::port(const std::string& env, bool allow_zero) const {
   auto raw = text(env);
   auto value = protocols::parse_uint(raw, 65535);
@@ -127,6 +156,13 @@ std::optional<protocols::endpoint> env_cli::control_endpoint(const std::string& 
   }
   if (auto ep = protocols::parse_endpoint(raw)) {
     return ep;
+  }
+  // host:0 picks a port on that host (parse_endpoint wants a port to connect to).
+  if (auto colon = raw.rfind(':'); colon != std::string::npos && raw.substr(colon + 1) == "0") {
+    if (auto ep = protocols::parse_endpoint(raw.substr(0, colon) + ":1")) {
+      ep->port = 0;
+      return ep;
+    }
   }
   auto port = protocols::parse_uint(raw, 65535);
   if (!port) {

@@ -36,6 +36,10 @@ class env_cli {
   void option(const std::string& flag, const std::string& env, const std::string& help,
               std::string fallback = {}, bool required = false);
 
+  /// Declares the switch `--flag`, also turned on by the variable `env` set to 1, true or
+  /// yes (0, false, no or empty leave it off).
+  void flag(const std::string& flag, const std::string& env, const std::string& help);
+
   /// Parses the command line and the environment. Returns an exit code when the program
   /// should stop now (0 after --help, 2 on a bad command line), nothing otherwise.
   std::optional<int> parse(int argc, char** argv);
@@ -52,6 +56,9 @@ class env_cli {
   /// Returns `env` as an integer in [0, max].
   uint64_t number(const std::string& env, uint64_t max) const;
 
+  /// Returns the switch `env`: whether its flag was given or its variable says yes.
+  bool enabled(const std::string& env) const;
+
   /// Returns `env` as a TCP port; 0 only when `allow_zero`.
   uint16_t port(const std::string& env, bool allow_zero = false) const;
 
@@ -66,7 +73,7 @@ class env_cli {
   std::vector<protocols::backend_entry> backends(const std::string& env) const;
 
   /// Returns `env` as an optional `[host:]port` control endpoint bound to 127.0.0.1 by
-  /// default; nothing when unset.
+  /// default (port 0 picks one); nothing when unset.
   std::optional<protocols::endpoint> control_endpoint(const std::string& env) const;
 
   /// Throws a config_error naming `env` and what was wrong.
@@ -78,6 +85,8 @@ class env_cli {
     std::string fallback;
     bool required = false;
     std::string value;
+    bool is_switch = false;
+    bool given = false;  ///< a switch's flag was on the command line
   };
 
   std::string name_;

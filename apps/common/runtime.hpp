@@ -7,16 +7,19 @@
 
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
 
 namespace l4sim::apps {
 
 /// What every l4sim process sets up before it spawns actors, in this order: the soft
 /// open-file limit raised to the hard one, SIGINT/SIGTERM blocked (before CAF starts its
-/// threads), and an actor system configured for l4sim.
+/// threads), and an actor system configured for l4sim, with CAF's OpenSSL module when the
+/// control port uses mutual TLS.
 struct runtime {
-  runtime() : files(actors::raise_open_file_limit()) {
+  explicit runtime(const control_tls& tls = {}) : files(actors::raise_open_file_limit()) {
     actors::configure_system(cfg);
+    configure_control_tls(cfg, tls);
     sys = std::make_unique<caf::actor_system>(cfg);
   }
 

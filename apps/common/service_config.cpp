@@ -24,7 +24,7 @@ void declare_server_options(env_cli& cli) {
   cli.option("--hang-ms", "SERVER_HANG_MS", "hold on each connection's first reply, ms", "0");
   cli.option("--seed", "SERVER_SEED", "seed of the chaos draws", "1");
   cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
-  add_control_option(cli, "SERVER_CONTROL_PORT");
+  add_control_options(cli, "SERVER");
 }
 
 actors::backend_config read_server_config(const env_cli& cli) {
@@ -65,7 +65,7 @@ void declare_lb_options(env_cli& cli) {
              "re-resolve backend names this often, s (and at every probe while one fails; "
              "0 = only while failing)",
              "30");
-  add_control_option(cli, "LB_CONTROL_PORT");
+  add_control_options(cli, "LB");
 }
 
 actors::balancer_config read_lb_config(const env_cli& cli) {
@@ -122,7 +122,7 @@ void declare_client_options(env_cli& cli) {
   cli.option("--params", "CLIENT_PARAMS",
              "per-kind parameters, e.g. real.think_min=100ms,stream.interval=1s (keys: "
              "requests_min/max, think_min/max, interval, byte_gap_min/max, reply_timeout)");
-  add_control_option(cli, "CLIENT_CONTROL_PORT");
+  add_control_options(cli, "CLIENT");
 }
 
 namespace {

@@ -84,15 +84,15 @@ int main(int argc, char** argv) {
     return *rc;
   }
   actors::balancer_config cfg;
-  std::optional<protocols::endpoint> control;
+  apps::control_settings control;
   try {
     cfg = apps::read_lb_config(cli);
-    control = cli.control_endpoint("LB_CONTROL_PORT");
+    control = apps::read_control_options(cli, "LB");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "lb: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt;
+  apps::runtime rt{control.tls};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto lb = actors::spawn_balancer(sys, cfg);
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto control_port =
-      apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB_CONTROL_PORT");
+      apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB");
   if (!control_port) {
     lb->stop();
     return 1;

@@ -33,15 +33,15 @@ int main(int argc, char** argv) {
     return *rc;
   }
   actors::backend_config cfg;
-  std::optional<protocols::endpoint> control;
+  apps::control_settings control;
   try {
-    control = cli.control_endpoint("SERVER_CONTROL_PORT");
+    control = apps::read_control_options(cli, "SERVER");
     cfg = apps::read_server_config(cli);
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "server: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt;
+  apps::runtime rt{control.tls};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto backend = actors::spawn_backend(sys, cfg);
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto control_port =
-      apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER_CONTROL_PORT");
+      apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER");
   if (!control_port) {
     self_exit(sys, backend->actor);
     return 1;

@@ -22,6 +22,7 @@
 #include "actors/director/local_stage.hpp"
 #include "actors/director/run_plan.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
@@ -76,6 +77,7 @@ struct run_options {
   bool verbose = false;
   bool services = false;
   std::string attach;
+  apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
 };
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
@@ -149,6 +151,16 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   caf::actor_system_config sys_cfg;
   actors::configure_system(sys_cfg);
+  if (!opts.attach.empty()) {
+    // --services starts its services on loopback with plain control ports.
+    auto why = apps::check_control_tls(opts.control_tls,
+                                       {"--control-cert", "--control-key", "--control-ca"});
+    if (!why.empty()) {
+      fmt::print(stderr, "sim: {}\n", why);
+      return 2;
+    }
+    apps::configure_control_tls(sys_cfg, opts.control_tls);
+  }
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
   caf::expected<actors::stage> on{caf::error{}};
@@ -291,6 +303,7 @@ int main(int argc, char** argv) {
                    "drive running services: lb=HOST:PORT,server-1=HOST:PORT,...,clients=HOST:PORT "
                    "(their control ports)")
       ->excludes(services_flag);
+  apps::add_control_tls_options(*run_cmd, opts.control_tls);
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");

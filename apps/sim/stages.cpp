@@ -10,6 +10,7 @@
 #include "actors/clients/arrivals.hpp"
 #include "actors/io/system.hpp"
 #include "apps/common/service_env.hpp"
+#include "apps/common/control.hpp"
 #include "apps/sim/service_set.hpp"
 #include "protocols/errors.hpp"
 
@@ -50,7 +51,7 @@ std::string reject_events(const actors::run_plan& plan, const std::string& mode)
 template <class Handle>
 caf::expected<Handle> connect(caf::actor_system& sys, const std::string& what,
                               const protocols::endpoint& ep) {
-  auto h = sys.middleman().remote_actor<Handle>(ep.host, ep.port);
+  auto h = connect_control<Handle>(sys, ep);  // mutual TLS when sim was given certificates
   if (!h) {
     return fail(fmt::format("cannot reach the control actor of {} at {}: {}", what,
                             protocols::to_string(ep), actors::describe(h.error())));

@@ -3,9 +3,12 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>
+
 #include <yaml-cpp/yaml.h>
 #include <catch2/catch.hpp>
 
+#include "apps/common/control.hpp"
 #include "protocols/units.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/socket_client.hpp"
@@ -19,15 +22,39 @@ YAML::Node compose() {
   return YAML::LoadFile(std::string{L4SIM_SOURCE_DIR} + "/compose.yaml");
 }
 
-/// The `--help` text of one of the service binaries.
+/// The `--help` text of one of the service binaries (of `sim run` for sim).
 std::string help_of(const std::string& binary) {
-  child_process proc{{app_path(binary), "--help"}};
+  std::vector<std::string> argv{app_path(binary), "--help"};
+  if (binary == "sim") {
+    argv.insert(argv.begin() + 1, "run");
+  }
+  child_process proc{argv};
   REQUIRE(proc.wait_exit(patience) == 0);
   return proc.output();
 }
 
+/// `service[key]`, also when it comes from a `<<: *anchor` merge (yaml-cpp does not merge).
+YAML::Node field(const YAML::Node& service, const std::string& key) {
+  if (service[key]) {
+    return service[key];
+  }
+  if (service["<<"] && service["<<"][key]) {
+    return service["<<"][key];
+  }
+  return YAML::Node{};
+}
+
+/// The script behind compose's `certs` service.
+std::string certs_script() {
+  return std::string{L4SIM_SOURCE_DIR} + "/scripts/make-control-certs.sh";
+}
+
 std::string env(const YAML::Node& service, const std::string& key) {
-  auto value = service["environment"][key];
+  auto vars = service["environment"];
+  if (!vars) {
+    return {};
+  }
+  auto value = vars[key];
   return value ? value.as<std::string>() : std::string{};
 }
 
@@ -59,6 +86,12 @@ TEST_CASE("compose.yaml runs existing commands with variables they read", "[comp
     auto service = kv.second;
     INFO("service " << name);
     auto command = service["command"][0].as<std::string>();
+    if (command == "make-control-certs") {
+      // The Dockerfile installs scripts/make-control-certs.sh under that name.
+      CHECK(::access(certs_script().c_str(), X_OK) == 0);
+      CHECK_FALSE(service["environment"]);
+      continue;
+    }
     REQUIRE(std::set<std::string>{"server", "lb", "client", "sim"}.count(command) == 1);
     REQUIRE(std::filesystem::exists(app_path(command)));
     if (!helps.count(command)) {
@@ -80,6 +113,9 @@ TEST_CASE("compose.yaml ports agree between services, checks and publishing", "[
     auto service = kv.second;
     INFO("service " << name);
     auto command = service["command"][0].as<std::string>();
+    if (command == "make-control-certs") {
+      continue;
+    }
     auto ports = published(service);
     std::string data_var = command == "server" ? "SERVER_PORT" : command == "lb" ? "LB_PORT" : "";
     if (!data_var.empty()) {
@@ -120,6 +156,67 @@ TEST_CASE("compose.yaml ports agree between services, checks and publishing", "[
       CHECK(data_port[ep->host] == ep->port);
     }
   }
+}
+
+TEST_CASE("compose.yaml gives every control port mutual TLS from files the certs service makes",
+          "[compose]") {
+  auto services = compose()["services"];
+  auto certs = services["certs"];
+  REQUIRE(certs);
+  CHECK(certs["restart"].as<std::string>() == "no");
+  // Run the certs service's command here, with its folder mapped to a temporary one.
+  auto args = certs["command"];
+  REQUIRE(args.size() >= 3);
+  auto mount = args[1].as<std::string>();
+  char tmpl[] = "/tmp/l4sim-compose-certs-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  auto cmd = certs_script() + " " + dir;
+  for (size_t i = 2; i < args.size(); ++i) {
+    cmd += " " + args[i].as<std::string>();
+  }
+  REQUIRE(std::system((cmd + " >/dev/null").c_str()) == 0);
+  auto local = [&](const std::string& path) {
+    REQUIRE(path.rfind(mount + "/", 0) == 0);
+    return dir + path.substr(mount.size());
+  };
+  size_t checked = 0;
+  for (const auto& kv : services) {
+    auto name = kv.first.as<std::string>();
+    auto service = kv.second;
+    INFO("service " << name);
+    auto command = service["command"][0].as<std::string>();
+    std::string prefix = command == "server"   ? "SERVER"
+                         : command == "lb"     ? "LB"
+                         : command == "client" ? "CLIENT"
+                         : command == "sim"    ? "SIM"
+                                               : "";
+    if (prefix.empty()) {
+      continue;
+    }
+    auto cert = env(service, prefix + "_CONTROL_CERT");
+    auto key = env(service, prefix + "_CONTROL_KEY");
+    auto ca = env(service, prefix + "_CONTROL_CA");
+    REQUIRE_FALSE(cert.empty());
+    apps::control_tls tls{local(cert), local(key), local(ca)};
+    CHECK(apps::check_control_tls(tls, {cert, key, ca}).empty());
+    // Every service mounts the certificates read-only.
+    bool mounted = false;
+    for (const auto& v : field(service, "volumes")) {
+      mounted = mounted || v.as<std::string>().find(":" + mount + ":ro") != std::string::npos;
+    }
+    CHECK(mounted);
+    if (prefix != "SIM") {
+      auto after = field(service, "depends_on");
+      auto certs_dep = after["certs"] ? after["certs"] : after["<<"]["certs"];
+      REQUIRE(certs_dep);
+      CHECK(certs_dep["condition"].as<std::string>() == "service_completed_successfully");
+    }
+    ++checked;
+  }
+  CHECK(checked == 6);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 TEST_CASE("docker-compose parses compose.yaml without an engine", "[compose]") {
