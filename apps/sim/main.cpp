@@ -26,6 +26,7 @@
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
+#include "protocols/text_escape.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
@@ -124,7 +125,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
               : opts.quiet ? apps::view_mode::quiet
                            : apps::view_mode::live;
   if (mode == apps::view_mode::live) {
-    fmt::print("l4sim: {} — {}\n", scn.name, scn.description);
+    fmt::print("l4sim: {} — {}\n", scn.name, protocols::escape_control(scn.description));
     std::fflush(stdout);
   }
   caf::actor_system_config sys_cfg;
@@ -179,12 +180,13 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   view.close();
   if (!done->error.empty()) {
-    fmt::print(stderr, "sim: {}: {}\n", scn.name, done->error);
+    fmt::print(stderr, "sim: {}: {}\n", scn.name, protocols::escape_control(done->error));
     return 1;
   }
   apps::run_summary summary{scn, opts.time_scale, *done};
   if (mode == apps::view_mode::json) {
-    fmt::print("{}\n", apps::report_json(summary).dump(2));
+    fmt::print("{}\n", apps::report_json(summary).dump(2, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("\n{}\n\n{}\n",
                actors::format_client_table(in_scenario_time(done->clients, opts.time_scale)),
@@ -219,7 +221,8 @@ int list(const std::string& dir) {
     width = std::max(width, s.name.size());
   }
   for (auto& s : all) {
-    fmt::print("{:<{}}  {}\n", s.name, width, s.description);
+    fmt::print("{:<{}}  {}\n", protocols::escape_control(s.name), width,
+               protocols::escape_control(s.description));
   }
   return 0;
 }
@@ -233,7 +236,7 @@ int show(const std::string& target, const std::string& dir) {
   std::ifstream in{loaded.value->file};
   std::stringstream text;
   text << in.rdbuf();
-  fmt::print("# {}\n{}", loaded.value->file, text.str());
+  fmt::print("# {}\n{}", loaded.value->file, protocols::escape_control(text.str(), true));
   return 0;
 }
 

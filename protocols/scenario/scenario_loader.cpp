@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "protocols/scenario/scenario_yaml.hpp"
+#include "protocols/text_escape.hpp"
 
 namespace l4sim::protocols {
 
@@ -152,7 +153,8 @@ scenario read_scenario(error_sink& sink, const YAML::Node& root, const std::stri
   if (auto name = map.require("name")) {
     if (auto text = detail::read_text(sink, *name, map.what("name"))) {
       out.name = *text;
-      if (!file_stem.empty() && out.name != file_stem) {
+      if (detail::check_id(sink, *name, map.what("name"), out.name) && !file_stem.empty() &&
+          out.name != file_stem) {
         sink.add(*name, fmt::format("name in scenario: \"{}\" must equal the file's base name "
                                     "\"{}\"",
                                     out.name, file_stem));
@@ -248,6 +250,7 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
   out.where = {node.Mark().line + 1, node.Mark().column + 1};
   if (auto id = map.require("id")) {
     if (auto text = read_text(sink, *id, map.what("id"))) {
+      check_id(sink, *id, map.what("id"), *text);
       out.id = *text;
     }
   }
@@ -268,10 +271,11 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
 }  // namespace detail
 
 std::string load_error::to_string() const {
+  // Messages quote the file's text: nothing in it may act on the terminal.
   if (line == 0) {
-    return fmt::format("{}: {}", file, message);
+    return escape_control(fmt::format("{}: {}", file, message));
   }
-  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+  return escape_control(fmt::format("{}:{}:{}: {}", file, line, column, message));
 }
 
 std::string load_result::error_text() const {
