@@ -115,7 +115,12 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
       fmt::print(stderr, "sim: --duration: \"{}\" is not a duration (e.g. 20s)\n", opts.duration);
       return 2;
     }
-    scn.length = *d;
+    auto fitted = protocols::with_length(scn, *d, "--duration " + opts.duration);
+    if (!fitted.ok()) {
+      fmt::print(stderr, "{}", fitted.error_text());
+      return 2;
+    }
+    scn = *fitted.value;
   }
   if (!(opts.time_scale > 0) || opts.time_scale > 100) {
     fmt::print(stderr, "sim: --time-scale must be in (0, 100]\n");

@@ -1,5 +1,7 @@
-// sim against hostile scenario files and paths: nothing in them runs as a command.
+// sim against hostile scenario files and paths: nothing in them runs as a command, and a
+// verdict is never PASS for a window that did not run.
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -73,4 +75,42 @@ TEST_CASE("sim run writes its report into a folder named with a quote, a space a
   } else {
     WARN("gnuplot is not installed: chart.png not checked");
   }
+}
+
+TEST_CASE("sim run rejects a --duration shorter than a timeline event or a window",
+          "[sim-app][hostile]") {
+  auto scenarios = std::string{L4SIM_SOURCE_DIR} + "/scenarios";
+  child_process sim{
+      {app_path("sim"), "--scenarios", scenarios, "run", "kill-backend", "--duration", "12s"}};
+  CHECK(sim.wait_exit(patience) == 2);
+  INFO(sim.output());
+  CHECK_THAT(sim.output(), Catch::Contains("kill-backend.yaml:") &&
+                               Catch::Contains("restart at 20s: after the end of the run "
+                                               "(--duration 12s)") &&
+                               Catch::Contains("its window [14s, 20s] ends after the end of the "
+                                               "run (--duration 12s)"));
+  CHECK_THAT(sim.output(), !Catch::Contains("PASS"));
+}
+
+TEST_CASE("sim run cut short by Ctrl-C fails a window it never reached, saying no data",
+          "[sim-app][hostile]") {
+  temp_dir dir;
+  auto file = dir.path / "late.yaml";
+  std::ofstream{file} << R"(name: late
+duration: 30s
+backends: [{id: s1}]
+clients: {rate: 2/s, mix: {real: 1}}
+expect:
+  - {backend: s1, new_connections: 100000, between: [20s, 30s]}
+)";
+  child_process sim{{app_path("sim"), "run", file.string(), "--time-scale", "0.5"}};
+  // Piped, the live view prints one status line per scenario second.
+  REQUIRE(sim.wait_for_output("clients started=", std::chrono::seconds{30}));
+  sim.signal(SIGINT);
+  auto rc = sim.wait_exit(std::chrono::seconds{60});
+  INFO(sim.output());
+  CHECK(rc == 1);
+  CHECK_THAT(sim.output(), Catch::Contains("FAIL  {backend: s1, new_connections: 100000") &&
+                               Catch::Contains("observed no data: the run ended at") &&
+                               Catch::Contains("verdict: FAIL"));
 }
