@@ -8,7 +8,9 @@
 # at 1 KiB (640 bytes for the loader, for speed; its seeds include a compact one). Figures
 # only: it never fails on time; it exits 1 when a target crashed (the input is in
 # build-fuzz-long/artifacts/).
-# Environment: L4SIM_FUZZ_LONG_BUILD_DIR, L4SIM_FUZZ_SANITIZERS (default undefined).
+# Environment: L4SIM_FUZZ_LONG_BUILD_DIR, L4SIM_FUZZ_SANITIZERS (default undefined),
+# L4SIM_FUZZ_MAX_SECONDS (stop each target after this long even short of the runs; 0 = no
+# limit). Ctrl-C stops the targets; those interrupted are marked so, not counted as crashes.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${L4SIM_FUZZ_LONG_BUILD_DIR:-$root/build-fuzz-long}
@@ -35,13 +37,15 @@ run_one() {
   cp "$root/tests/fuzz/corpus/$t"/* "$corpus"/
   start=$SECONDS
   "$build/tests/fuzz/$t" -runs="$runs" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "$corpus" \
-    >"$build/$t.long.log" 2>&1
+    -max_total_time="${L4SIM_FUZZ_MAX_SECONDS:-0}" -print_final_stats=1 \
+    -artifact_prefix="$build/artifacts/$t-" "$corpus" >"$build/$t.long.log" 2>&1
   rc=$?
+  # libFuzzer exits 72 when interrupted (Ctrl-C, SIGTERM): figures so far, no crash.
+  [ "$rc" -eq 72 ] && ! grep -q 'Test unit written to' "$build/$t.long.log" && rc=interrupted
   took=$((SECONDS - start))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/$t.long.log" | grep -o '[0-9]*$')
   crashes=$(grep -c 'Test unit written to' "$build/$t.long.log")
-  [ "$rc" -eq 0 ] || [ "$crashes" -gt 0 ] || crashes=1
+  [ "$rc" = 0 ] || [ "$rc" = interrupted ] || [ "$crashes" -gt 0 ] || crashes=1
   echo "${execs:-0} $took $crashes $rc" >"$build/$t.result"
   rm -rf "$corpus"
 }
@@ -62,7 +66,9 @@ for t in "${targets[@]}"; do
   read -r execs took crashes rc <"$build/$t.result"
   printf '%-22s %12s %10s %12s %8s\n' "$t" "$execs" "$took" \
     "$((execs / (took > 0 ? took : 1)))" "$crashes"
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" = interrupted ]; then
+    echo "  $t: interrupted before $runs runs" >&2
+  elif [ "$rc" != 0 ]; then
     echo "  $t: exit $rc, log $build/$t.long.log" >&2
     status=1
   fi
