@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -40,6 +41,14 @@ std::vector<std::string> backend_ids(const run_record& record) {
     }
   }
   return ids;
+}
+
+/// The record with its samples in time order (one that waited on a slow or dead backend is
+/// recorded after later ones).
+run_record in_time_order(run_record record) {
+  std::stable_sort(record.samples.begin(), record.samples.end(),
+                   [](const auto& a, const auto& b) { return a.at < b.at; });
+  return record;
 }
 
 /// The last sample at or before `at`, or the first one.
@@ -124,7 +133,7 @@ int run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::s
 
 nlohmann::json report_json(const run_summary& run) {
   using nlohmann::json;
-  auto& record = run.done.record;
+  auto record = in_time_order(run.done.record);
   json verdicts = json::array();
   size_t passed = 0;
   for (auto& v : run.done.verdicts) {
@@ -173,7 +182,7 @@ nlohmann::json report_json(const run_summary& run) {
 }
 
 std::string timeseries_csv(const run_summary& run) {
-  auto& record = run.done.record;
+  auto record = in_time_order(run.done.record);
   auto ids = backend_ids(record);
   std::string out = "t";
   for (auto& id : ids) {

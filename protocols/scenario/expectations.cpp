@@ -9,6 +9,19 @@ namespace l4sim::protocols {
 
 namespace {
 
+/// Returns `record` with its samples in time order: a sample is recorded when every answer
+/// to it has come, so one that waited on a slow or dead backend lands after later ones.
+/// `storage` holds the sorted copy when one is needed.
+const run_record& in_time_order(const run_record& record, std::optional<run_record>& storage) {
+  auto earlier = [](const auto& a, const auto& b) { return a.at < b.at; };
+  if (std::is_sorted(record.samples.begin(), record.samples.end(), earlier)) {
+    return record;
+  }
+  storage = record;
+  std::stable_sort(storage->samples.begin(), storage->samples.end(), earlier);
+  return *storage;
+}
+
 /// Returns the last sample at or before `at` (nothing = the last one), or null.
 const run_record::sample* sample_at(const run_record& record, std::optional<duration> at) {
   const run_record::sample* found = nullptr;
@@ -236,14 +249,18 @@ void check_refused(const expectation& e, const run_record& record, verdict& v) {
 
 }  // namespace
 
-uint64_t new_connections_in(const run_record& record, const std::string& backend, duration from,
+uint64_t new_connections_in(const run_record& unordered, const std::string& backend, duration from,
                             std::optional<duration> to) {
+  std::optional<run_record> storage;
+  const auto& record = in_time_order(unordered, storage);
   auto before = total_of(sample_at(record, from), backend);
   auto until = total_of(sample_at(record, to), backend);
   return until >= before ? until - before : 0;
 }
 
-verdict check(const expectation& e, const run_record& record) {
+verdict check(const expectation& e, const run_record& unordered) {
+  std::optional<run_record> storage;
+  const auto& record = in_time_order(unordered, storage);
   verdict v;
   v.text = e.text;
   switch (e.kind) {

@@ -306,3 +306,16 @@ TEST_CASE("a window without a sample in it is no data and fails", "[scenario][ex
   CHECK_FALSE(check(refused, run_record{}).passed);
   CHECK(check(refused, run_record{}).observed == "no data: no sample");
 }
+
+TEST_CASE("samples recorded out of order are judged in time order", "[scenario][expect]") {
+  // A sample that waited on a dead backend is recorded after later ones.
+  auto sorted = traffic();
+  auto shuffled = sorted;
+  std::swap(shuffled.samples[1], shuffled.samples[3]);
+  CHECK(new_connections_in(shuffled, "a", 10s, 20s) == 0);
+  CHECK(new_connections_in(shuffled, "b", 7s, 14s) == 10);
+  auto e = windowed(expect_kind::new_connections, 5s, 20s);
+  e.backend = "a";
+  CHECK(check(e, shuffled).observed == check(e, sorted).observed);
+  CHECK(check(e, shuffled).observed == "10 new connections");
+}
