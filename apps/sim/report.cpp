@@ -113,6 +113,9 @@ int run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::s
       ::dup2(null, STDIN_FILENO);
       ::dup2(null, STDOUT_FILENO);
       ::dup2(null, STDERR_FILENO);
+      if (null > STDERR_FILENO) {
+        ::close(null);
+      }
     }
     if (::chdir(dir.c_str()) != 0) {
       ::_exit(126);
