@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "protocols/text_escape.hpp"
+
 namespace l4sim::apps {
 
 namespace {
@@ -18,7 +20,7 @@ std::string stamp(protocols::duration at) {
 
 live_view::live_view(std::string title, protocols::duration length, double time_scale,
                      view_mode mode)
-    : title_(std::move(title)),
+    : title_(protocols::escape_control(title)),
       length_(length),
       time_scale_(time_scale),
       mode_(mode),
@@ -29,7 +31,7 @@ void live_view::on_note(const actors::director_note& n) {
     return;
   }
   erase_block();
-  fmt::print("{} {}\n", stamp(n.at), n.text);
+  fmt::print("{} {}\n", stamp(n.at), protocols::escape_control(n.text));
   print_block();
   std::fflush(stdout);
 }
@@ -52,8 +54,9 @@ void live_view::on_frame(const actors::stats_frame& f) {
     std::string line = stamp(f.sample.at);
     for (auto& [id, total] : f.sample.total) {
       auto healthy = f.sample.healthy.count(id) ? f.sample.healthy.at(id) : true;
-      line += fmt::format(" {} {} a={} t={} |", id, healthy ? "UP" : "DOWN",
-                          f.sample.active.count(id) ? f.sample.active.at(id) : 0, total);
+      line +=
+          fmt::format(" {} {} a={} t={} |", protocols::escape_control(id), healthy ? "UP" : "DOWN",
+                      f.sample.active.count(id) ? f.sample.active.at(id) : 0, total);
     }
     line += fmt::format(" clients started={} active={} failed={}", f.sample.clients_started,
                         f.sample.clients_active, f.sample.clients_failed);
@@ -86,8 +89,8 @@ std::string live_view::block(const actors::stats_frame& f) const {
       return i == m.end() ? uint64_t{0} : i->second;
     };
     auto healthy = s.healthy.count(id) ? s.healthy.at(id) : true;
-    out += fmt::format("  {:<{}}  {:<5} {:>7} {:>8} {:>9} {:>10}\n", id, width,
-                       healthy ? "UP" : "DOWN", get(s.active), total, get(s.refused),
+    out += fmt::format("  {:<{}}  {:<5} {:>7} {:>8} {:>9} {:>10}\n", protocols::escape_control(id),
+                       width, healthy ? "UP" : "DOWN", get(s.active), total, get(s.refused),
                        protocols::format_bytes(get(s.bytes)));
   }
   out += fmt::format("  clients: started {}  active {}  completed {}  failed {}", s.clients_started,

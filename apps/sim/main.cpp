@@ -28,6 +28,7 @@
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
+#include "protocols/text_escape.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
@@ -116,6 +117,12 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
       fmt::print(stderr, "sim: --duration: \"{}\" is not a duration (e.g. 20s)\n", opts.duration);
       return 2;
     }
+    // A run shorter than an event or a window would judge what never ran: refused.
+    auto fitted = protocols::with_length(*loaded.value, *d, "--duration " + opts.duration);
+    if (!fitted.ok()) {
+      fmt::print(stderr, "{}", fitted.error_text());
+      return 2;
+    }
     popts.length = *d;
   }
   auto planned = actors::make_plan(*loaded.value, popts);
@@ -146,7 +153,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
               : opts.quiet ? apps::view_mode::quiet
                            : apps::view_mode::live;
   if (mode == apps::view_mode::live) {
-    fmt::print("l4sim: {} — {}\n", scn.name, scn.description);
+    fmt::print("l4sim: {} — {}\n", scn.name, protocols::escape_control(scn.description));
     std::fflush(stdout);
   }
   caf::actor_system_config sys_cfg;
@@ -204,12 +211,13 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   view.close();
   if (!done->error.empty()) {
-    fmt::print(stderr, "sim: {}: {}\n", scn.name, done->error);
+    fmt::print(stderr, "sim: {}: {}\n", scn.name, protocols::escape_control(done->error));
     return 1;
   }
   apps::run_summary summary{scn, opts.time_scale, *done};
   if (mode == apps::view_mode::json) {
-    fmt::print("{}\n", apps::report_json(summary).dump(2));
+    fmt::print("{}\n", apps::report_json(summary).dump(2, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("\n{}\n\n{}\n",
                actors::format_client_table(in_scenario_time(done->clients, plan.scale)),
@@ -244,7 +252,8 @@ int list(const std::string& dir) {
     width = std::max(width, s.name.size());
   }
   for (auto& s : all) {
-    fmt::print("{:<{}}  {}\n", s.name, width, s.description);
+    fmt::print("{:<{}}  {}\n", protocols::escape_control(s.name), width,
+               protocols::escape_control(s.description));
   }
   return 0;
 }
@@ -258,7 +267,7 @@ int show(const std::string& target, const std::string& dir) {
   std::ifstream in{loaded.value->file};
   std::stringstream text;
   text << in.rdbuf();
-  fmt::print("# {}\n{}", loaded.value->file, text.str());
+  fmt::print("# {}\n{}", loaded.value->file, protocols::escape_control(text.str(), true));
   return 0;
 }
 

@@ -1,6 +1,13 @@
 #include "apps/sim/report.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/clients/client_stats.hpp"
-#include "actors/director/outcomes.hpp"
+#include "protocols/text_escape.hpp"
 
 namespace l4sim::apps {
 
@@ -35,6 +42,14 @@ std::vector<std::string> backend_ids(const run_record& record) {
   return ids;
 }
 
+/// The record with its samples in time order (one that waited on a slow or dead backend is
+/// recorded after later ones).
+run_record in_time_order(run_record record) {
+  std::stable_sort(record.samples.begin(), record.samples.end(),
+                   [](const auto& a, const auto& b) { return a.at < b.at; });
+  return record;
+}
+
 /// The last sample at or before `at`, or the first one.
 const run_record::sample* sample_at(const run_record& record, protocols::duration at) {
   const run_record::sample* found = nullptr;
@@ -56,22 +71,71 @@ uint64_t value_of(const Map& m, const std::string& key) {
   return i == m.end() ? 0 : static_cast<uint64_t>(i->second);
 }
 
-std::string quote_gnuplot(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
+/// Returns the full path of `program` found on $PATH, or "" when it is not installed.
+std::string find_program(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    auto end = std::min(dirs.find(':', start), dirs.size());
+    auto dir = dirs.substr(start, end - start);
+    auto candidate = (std::filesystem::path{dir.empty() ? "." : dir} / program).string();
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
     }
-    out += c;
+    start = end + 1;
   }
-  return out;
+  return {};
+}
+
+/// Runs `gnuplot script` in `dir` without a shell (fork and exec with an argv, so no byte of
+/// the folder's name or the script is ever interpreted); returns its exit status, or -1
+/// when it could not be run. Its output goes to /dev/null: chart.gp stays there to retry.
+int run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::string& script) {
+  std::vector<std::string> args{gnuplot, script};
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  auto pid = ::fork();
+  if (pid < 0) {
+    return -1;
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls here: the parent has other threads.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);  // sim blocks SIGINT/SIGTERM for itself
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+      if (null > STDERR_FILENO) {
+        ::close(null);
+      }
+    }
+    if (::chdir(dir.c_str()) != 0) {
+      ::_exit(126);
+    }
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return -1;
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
 
 nlohmann::json report_json(const run_summary& run) {
   using nlohmann::json;
-  auto& record = run.done.record;
+  auto record = in_time_order(run.done.record);
   json verdicts = json::array();
   size_t passed = 0;
   for (auto& v : run.done.verdicts) {
@@ -120,11 +184,13 @@ nlohmann::json report_json(const run_summary& run) {
 }
 
 std::string timeseries_csv(const run_summary& run) {
-  auto& record = run.done.record;
+  auto record = in_time_order(run.done.record);
   auto ids = backend_ids(record);
   std::string out = "t";
   for (auto& id : ids) {
-    out += fmt::format(",{0}_up,{0}_active,{0}_new,{0}_bytes", id);
+    for (const char* column : {"_up", "_active", "_new", "_bytes"}) {
+      out += ',' + protocols::csv_field(id + column);
+    }
   }
   out += ",clients_started,clients_active,clients_completed,clients_failed\n";
   auto end = static_cast<int64_t>(std::ceil(seconds(run.scn.length)));
@@ -153,16 +219,17 @@ std::string write_report(const std::string& dir, const run_summary& run) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
-    return fmt::format("cannot create {}: {}", dir, ec.message());
+    return fmt::format("cannot create {}: {}", protocols::escape_control(dir), ec.message());
   }
   auto write = [&](const std::string& name, const std::string& text) {
     std::ofstream out{fs::path{dir} / name};
     out << text;
     return static_cast<bool>(out);
   };
-  if (!write("report.json", report_json(run).dump(2) + "\n") ||
-      !write("timeseries.csv", timeseries_csv(run))) {
-    return fmt::format("cannot write into {}", dir);
+  // Invalid UTF-8 from a file becomes U+FFFD instead of an exception.
+  auto json = report_json(run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!write("report.json", json + "\n") || !write("timeseries.csv", timeseries_csv(run))) {
+    return fmt::format("cannot write into {}", protocols::escape_control(dir));
   }
   // Per-backend active connections over time, with the timeline marked.
   auto ids = backend_ids(run.done.record);
@@ -170,10 +237,11 @@ std::string write_report(const std::string& dir, const run_summary& run) {
       "set terminal pngcairo size 1100,520 font ',10'\n"
       "set output 'chart.png'\n"
       "set datafile separator ','\n"
-      "set title \"{}: active connections per backend\"\n"
+      "set title {}\n"
       "set xlabel 'scenario time (s)'\nset ylabel 'active connections'\n"
       "set key outside right\nset grid\nset yrange [0:*]\nset xrange [0:{}]\n",
-      quote_gnuplot(run.scn.name), seconds(run.scn.length));
+      protocols::gnuplot_quoted(run.scn.name + ": active connections per backend"),
+      seconds(run.scn.length));
   int label = 0;
   for (auto& n : run.done.notes) {
     if (n.text.rfind("topology", 0) == 0 || n.text.rfind("end of run", 0) == 0) {
@@ -182,22 +250,21 @@ std::string write_report(const std::string& dir, const run_summary& run) {
     bool health = n.text.rfind("[health]", 0) == 0;
     gp += fmt::format(
         "set arrow from {0},graph 0 to {0},graph 1 nohead dt {1} lc rgb '{2}'\n"
-        "set label {3} \"{4}\" at {0},graph {5} rotate by 90 right font ',8' tc rgb '{2}'\n",
+        "set label {3} {4} at {0},graph {5} rotate by 90 right font ',8' tc rgb '{2}'\n",
         seconds(n.at), health ? 3 : 2, health ? "#aa3333" : "#333333", ++label,
-        quote_gnuplot(n.text), health ? 0.55 : 0.98);
+        protocols::gnuplot_quoted(n.text), health ? 0.55 : 0.98);
   }
   gp += "plot ";
   for (size_t i = 0; i < ids.size(); ++i) {
-    gp += fmt::format("{}'timeseries.csv' using 1:{} with steps lw 2 title \"{}\"",
-                      i == 0 ? "" : ", ", 3 + i * 4, quote_gnuplot(ids[i]));
+    gp += fmt::format("{}'timeseries.csv' using 1:{} with steps lw 2 title {}", i == 0 ? "" : ", ",
+                      3 + i * 4, protocols::gnuplot_quoted(ids[i]));
   }
   gp += "\n";
   if (!write("chart.gp", gp)) {
-    return fmt::format("cannot write into {}", dir);
+    return fmt::format("cannot write into {}", protocols::escape_control(dir));
   }
-  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    auto cmd = fmt::format("cd '{}' && gnuplot chart.gp 2>/dev/null", dir);
-    if (std::system(cmd.c_str()) != 0) {
+  if (auto gnuplot = find_program("gnuplot"); !gnuplot.empty()) {
+    if (run_gnuplot(gnuplot, dir, "chart.gp") != 0) {
       return "gnuplot failed to draw chart.png (chart.gp is there to retry)";
     }
   }
@@ -210,7 +277,8 @@ std::string format_verdicts(const std::vector<protocols::verdict>& verdicts) {
   for (auto& v : verdicts) {
     passed += v.passed ? 1 : 0;
     out += fmt::format("  {}  {}\n        expected {}; observed {}\n", v.passed ? "PASS" : "FAIL",
-                       v.text, v.expected, v.observed);
+                       protocols::escape_control(v.text), protocols::escape_control(v.expected),
+                       protocols::escape_control(v.observed));
   }
   out += fmt::format("verdict: {} ({}/{} expectations met)",
                      passed == verdicts.size() ? "PASS" : "FAIL", passed, verdicts.size());

@@ -21,7 +21,10 @@ frame line_framer::next() {
   auto pos = buf_.find('\n', head_ + scan_);
   if (pos == std::string::npos) {
     scan_ = buf_.size() - head_;
-    if (scan_ > max_line_) {
+    // The bound counts the line without its terminator, and a trailing '\r' may be the
+    // first half of "\r\n": it counts only once the next byte shows it is not.
+    auto counted = scan_ > 0 && buf_.back() == '\r' ? scan_ - 1 : scan_;
+    if (counted > max_line_) {
       broken_ = true;
       return {frame_status::too_long, {}};
     }

@@ -24,7 +24,9 @@ struct frame {
 ///
 /// Pure and incremental: feed whatever arrived, then call `next()` until it says
 /// `need_more`. Lines end at `\n`; one `\r` right before it is dropped. A line longer than
-/// `max_line` bytes (terminator excluded) puts the framer in the `too_long` state for good.
+/// `max_line` bytes puts the framer in the `too_long` state for good. The bound counts the
+/// line without its terminator (`\n` or `\r\n`), whichever reads split it: a line of exactly
+/// `max_line` bytes is accepted with either terminator, one byte more is refused.
 class line_framer {
  public:
   /// Default bound on one line, in bytes.

@@ -9,6 +9,19 @@ namespace l4sim::protocols {
 
 namespace {
 
+/// Returns `record` with its samples in time order: a sample is recorded when every answer
+/// to it has come, so one that waited on a slow or dead backend lands after later ones.
+/// `storage` holds the sorted copy when one is needed.
+const run_record& in_time_order(const run_record& record, std::optional<run_record>& storage) {
+  auto earlier = [](const auto& a, const auto& b) { return a.at < b.at; };
+  if (std::is_sorted(record.samples.begin(), record.samples.end(), earlier)) {
+    return record;
+  }
+  storage = record;
+  std::stable_sort(storage->samples.begin(), storage->samples.end(), earlier);
+  return *storage;
+}
+
 /// Returns the last sample at or before `at` (nothing = the last one), or null.
 const run_record::sample* sample_at(const run_record& record, std::optional<duration> at) {
   const run_record::sample* found = nullptr;
@@ -27,6 +40,33 @@ uint64_t total_of(const run_record::sample* sample, const std::string& backend) 
   }
   auto it = sample->total.find(backend);
   return it == sample->total.end() ? 0 : it->second;
+}
+
+/// The scenario time the record reaches: `ended`, or its last sample when that is earlier
+/// (a run cut short, e.g. by Ctrl-C, has no data past its last sample).
+duration run_end(const run_record& record) {
+  if (record.samples.empty()) {
+    return record.ended;
+  }
+  return std::min(record.ended, record.samples.back().at);
+}
+
+/// Returns why the window of `e` holds no data (it reaches past the run's end, or no sample
+/// falls in it), or nothing when it can be judged.
+std::optional<std::string> no_data_in_window(const expectation& e, const run_record& record) {
+  auto end = run_end(record);
+  auto to = e.to.value_or(end);
+  if (e.from > end || to > end) {
+    return fmt::format("no data: the run ended at {}, before the window's end ({})",
+                       format_duration(end), format_duration(std::max(e.from, to)));
+  }
+  for (const auto& sample : record.samples) {
+    if (sample.at >= e.from && sample.at <= to) {
+      return std::nullopt;
+    }
+  }
+  return fmt::format("no data: no sample in [{}, {}]", format_duration(e.from),
+                     format_duration(to));
 }
 
 std::string window_text(const expectation& e) {
@@ -58,7 +98,14 @@ void check_health(const expectation& e, const run_record& record, verdict& v) {
       return;
     }
   }
-  // No change to the wanted state: report the last state known, if any.
+  // No change to the wanted state: that needs the whole window [after, after + within].
+  if (auto end = run_end(record); deadline > end) {
+    v.passed = false;
+    v.observed = fmt::format("no data: the run ended at {}, before the deadline ({})",
+                             format_duration(end), format_duration(deadline));
+    return;
+  }
+  // Report the last state known, if any.
   std::optional<bool> last;
   for (const auto& change : record.health) {
     if (change.backend == e.backend) {
@@ -73,6 +120,11 @@ void check_health(const expectation& e, const run_record& record, verdict& v) {
 void check_share(const expectation& e, const run_record& record, verdict& v) {
   v.expected = fmt::format("{}'s share of new connections in {} within [{:g}, {:g}]", e.backend,
                            window_text(e), e.min_share, e.max_share);
+  if (auto why = no_data_in_window(e, record)) {
+    v.passed = false;
+    v.observed = *why;
+    return;
+  }
   auto first = sample_at(record, e.from);
   auto last = sample_at(record, e.to);
   std::set<std::string> names;
@@ -99,10 +151,15 @@ void check_share(const expectation& e, const run_record& record, verdict& v) {
 void check_spread(const expectation& e, const run_record& record, verdict& v) {
   v.expected =
       fmt::format("max - min new connections per backend in {} <= {}", window_text(e), e.max_count);
+  if (auto why = no_data_in_window(e, record)) {
+    v.passed = false;
+    v.observed = *why;
+    return;
+  }
   auto last = sample_at(record, e.to);
   if (last == nullptr || last->total.empty()) {
-    v.passed = true;
-    v.observed = "no backends sampled";
+    v.passed = false;
+    v.observed = "no data: no backend sampled";
     return;
   }
   uint64_t lo = UINT64_MAX;
@@ -176,11 +233,15 @@ void check_latency(const expectation& e, const run_record& record, verdict& v) {
 void check_refused(const expectation& e, const run_record& record, verdict& v) {
   v.expected =
       fmt::format("{} refused at least {} connections at capacity", e.backend, e.max_count);
+  auto last = sample_at(record, std::nullopt);
+  if (last == nullptr) {
+    v.passed = false;
+    v.observed = "no data: no sample";
+    return;
+  }
   uint64_t refused = 0;
-  if (auto last = sample_at(record, std::nullopt)) {
-    if (auto it = last->refused.find(e.backend); it != last->refused.end()) {
-      refused = it->second;
-    }
+  if (auto it = last->refused.find(e.backend); it != last->refused.end()) {
+    refused = it->second;
   }
   v.passed = refused >= e.max_count;
   v.observed = fmt::format("{} refused", refused);
@@ -188,14 +249,18 @@ void check_refused(const expectation& e, const run_record& record, verdict& v) {
 
 }  // namespace
 
-uint64_t new_connections_in(const run_record& record, const std::string& backend, duration from,
+uint64_t new_connections_in(const run_record& unordered, const std::string& backend, duration from,
                             std::optional<duration> to) {
+  std::optional<run_record> storage;
+  const auto& record = in_time_order(unordered, storage);
   auto before = total_of(sample_at(record, from), backend);
   auto until = total_of(sample_at(record, to), backend);
   return until >= before ? until - before : 0;
 }
 
-verdict check(const expectation& e, const run_record& record) {
+verdict check(const expectation& e, const run_record& unordered) {
+  std::optional<run_record> storage;
+  const auto& record = in_time_order(unordered, storage);
   verdict v;
   v.text = e.text;
   switch (e.kind) {
@@ -203,9 +268,14 @@ verdict check(const expectation& e, const run_record& record) {
       check_health(e, record, v);
       break;
     case expect_kind::new_connections: {
-      auto n = new_connections_in(record, e.backend, e.from, e.to);
       v.expected = fmt::format("{} gets at most {} new connections in {}", e.backend, e.max_count,
                                window_text(e));
+      if (auto why = no_data_in_window(e, record)) {
+        v.passed = false;
+        v.observed = *why;
+        break;
+      }
+      auto n = new_connections_in(record, e.backend, e.from, e.to);
       v.passed = n <= e.max_count;
       v.observed = fmt::format("{} new connections", n);
       break;

@@ -7,7 +7,13 @@
 // Windows: the new connections of a backend in [from, to] are
 //   total(last sample at or before `to`) - total(last sample at or before `from`),
 // where a bound before the first sample counts as 0 connections and `to` = nothing means
-// the last sample. Samples are taken as the record holds them (in time order).
+// the last sample. Samples are put in time order first (one that waited on a slow or
+// dead backend is recorded after later ones).
+//
+// No data is no pass: the run ends at `ended`, or at its last sample when that is earlier
+// (a run cut short). A window (or a health deadline `after + within`) reaching past that
+// end, a window with no sample in it, and a record without samples give a failed verdict
+// whose `observed` starts with "no data:" and says why.
 
 #include <optional>
 #include <string>

@@ -115,6 +115,13 @@ void read_kind_keys(error_sink& sink, map_reader& map, const scenario_scope& sco
         }
       }
       map.require("within");
+      if (out.after <= scope.length && out.after + out.within > scope.length) {
+        sink.add(map.node(),
+                 fmt::format("health in expectation: the deadline {} (after {} + "
+                             "within {}) is after the end of the run ({})",
+                             format_duration(out.after + out.within), format_duration(out.after),
+                             format_duration(out.within), format_duration(scope.length)));
+      }
       break;
     }
     case expect_kind::new_connections:

@@ -9,6 +9,7 @@
 
 #include "protocols/algorithms.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
+#include "protocols/text_escape.hpp"
 
 namespace l4sim::protocols {
 
@@ -152,7 +153,8 @@ scenario read_scenario(error_sink& sink, const YAML::Node& root, const std::stri
   if (auto name = map.require("name")) {
     if (auto text = detail::read_text(sink, *name, map.what("name"))) {
       out.name = *text;
-      if (!file_stem.empty() && out.name != file_stem) {
+      if (detail::check_id(sink, *name, map.what("name"), out.name) && !file_stem.empty() &&
+          out.name != file_stem) {
         sink.add(*name, fmt::format("name in scenario: \"{}\" must equal the file's base name "
                                     "\"{}\"",
                                     out.name, file_stem));
@@ -248,6 +250,7 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
   out.where = {node.Mark().line + 1, node.Mark().column + 1};
   if (auto id = map.require("id")) {
     if (auto text = read_text(sink, *id, map.what("id"))) {
+      check_id(sink, *id, map.what("id"), *text);
       out.id = *text;
     }
   }
@@ -268,10 +271,11 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
 }  // namespace detail
 
 std::string load_error::to_string() const {
+  // Messages quote the file's text: nothing in it may act on the terminal.
   if (line == 0) {
-    return fmt::format("{}: {}", file, message);
+    return escape_control(fmt::format("{}: {}", file, message));
   }
-  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+  return escape_control(fmt::format("{}:{}:{}: {}", file, line, column, message));
 }
 
 std::string load_result::error_text() const {
@@ -285,7 +289,11 @@ std::string load_result::error_text() const {
 
 load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors) {
   error_sink sink{name_for_errors};
-  return parse(yaml, sink, "");
+  auto result = parse(yaml, sink, "");
+  if (result.value) {
+    result.value->file = name_for_errors;
+  }
+  return result;
 }
 
 load_result load_scenario_file(const std::string& path) {
@@ -302,6 +310,41 @@ load_result load_scenario_file(const std::string& path) {
     result.value->file = path;
   }
   return result;
+}
+
+load_result with_length(const scenario& scn, duration length, const std::string& source) {
+  error_sink sink{scn.file};
+  auto mark = [](source_location where) {
+    YAML::Mark m;
+    m.line = where.line - 1;
+    m.column = where.column - 1;
+    return m;
+  };
+  auto end = fmt::format("the end of the run ({})", source);
+  for (const auto& event : scn.timeline) {
+    if (event.at > length) {
+      sink.add(mark(event.where), fmt::format("{} at {}: after {}", to_string(event.kind),
+                                              format_duration(event.at), end));
+    }
+  }
+  for (const auto& e : scn.expect) {
+    if (e.kind == expect_kind::health && e.after + e.within > length) {
+      sink.add(mark(e.where),
+               fmt::format("expectation {}: its deadline {} (after {} + within {}) is after {}",
+                           e.text, format_duration(e.after + e.within), format_duration(e.after),
+                           format_duration(e.within), end));
+    }
+    bool windowed = e.kind == expect_kind::new_connections || e.kind == expect_kind::spread ||
+                    e.kind == expect_kind::share;
+    if (windowed && std::max(e.from, e.to.value_or(e.from)) > length) {
+      sink.add(mark(e.where),
+               fmt::format("expectation {}: its window [{}, {}] ends after {}", e.text,
+                           format_duration(e.from), e.to ? format_duration(*e.to) : "end", end));
+    }
+  }
+  auto out = scn;
+  out.length = length;
+  return finish(sink, std::move(out));
 }
 
 std::string scenario_path(const std::string& name_or_path, const std::string& scenarios_dir) {

@@ -37,11 +37,18 @@ struct load_result {
   std::string error_text() const;
 };
 
-/// Parses and validates scenario text; `name_for_errors` stands for the file in errors.
+/// Parses and validates scenario text; `name_for_errors` stands for the file in errors and
+/// in the scenario's `file`.
 load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors);
 
 /// Reads, parses and validates a scenario file; its `name` must equal the file's base name.
 load_result load_scenario_file(const std::string& path);
+
+/// Returns `scn` with its duration set to `length` (e.g. `sim run --duration`), or an error
+/// at the line and column of every timeline event and expectation window (a health
+/// expectation's `after + within`) that would fall after it; `source` names the new length
+/// in messages, e.g. "--duration 12s".
+load_result with_length(const scenario& scn, duration length, const std::string& source);
 
 /// Returns the path a scenario NAME or path stands for: anything with a `/` or ending in
 /// `.yaml` is a path, any other text is `<scenarios_dir>/<NAME>.yaml`.

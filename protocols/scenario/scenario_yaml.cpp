@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "protocols/text_escape.hpp"
+
 namespace l4sim::protocols::detail {
 
 void error_sink::add(const YAML::Mark& mark, std::string message) {
@@ -52,6 +54,17 @@ std::optional<std::string> read_text(error_sink& sink, const YAML::Node& node,
     return std::nullopt;
   }
   return node.Scalar();
+}
+
+bool check_id(error_sink& sink, const YAML::Node& node, std::string_view what,
+              const std::string& text) {
+  auto problem = id_problem(text);
+  if (problem.empty()) {
+    return true;
+  }
+  sink.add(node, fmt::format("{}: \"{}\" {}; an id is 1 to {} letters, digits, '.', '_' or '-'",
+                             what, text, problem, max_id_length));
+  return false;
 }
 
 std::optional<duration> read_duration(error_sink& sink, const YAML::Node& node,

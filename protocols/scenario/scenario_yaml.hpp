@@ -62,6 +62,10 @@ std::string flow_text(const YAML::Node& node);
 std::optional<std::string> read_text(error_sink& sink, const YAML::Node& node,
                                      std::string_view what);
 
+/// Checks that `text` (read from `node`) is a usable id (`is_safe_id`); reports it if not.
+bool check_id(error_sink& sink, const YAML::Node& node, std::string_view what,
+              const std::string& text);
+
 /// Reads a duration with a unit (`150ms`, `3s`, `2m`; a bare `0` is allowed).
 std::optional<duration> read_duration(error_sink& sink, const YAML::Node& node,
                                       std::string_view what, bool positive = false);

@@ -6,13 +6,18 @@
 set -u
 bin=${1:?usage: cut_link.sh BUILD_APPS_DIR}
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
-  echo "skip: needs root and iproute2's ip"; exit 77
+# ctest hides a skipped test's output; scripts/l4sim test prints every "l4sim-skip:" line.
+skip() { echo "l4sim-skip: netns cut_link.sh: $*"; exit 77; }
+if [ "$(id -u)" -ne 0 ]; then
+  skip "needs root to create network namespaces (running as uid $(id -u))"
+fi
+if ! command -v ip >/dev/null 2>&1; then
+  skip "needs iproute2's ip (not found on PATH)"
 fi
 tag="l4n$$"
 hub="$tag-hub"
-if ! ip netns add "$hub" 2>/dev/null; then
-  echo "skip: cannot create network namespaces here"; exit 77
+if ! err=$(ip netns add "$hub" 2>&1); then
+  skip "cannot create network namespaces here: $err"
 fi
 pids=()
 cleanup() {
@@ -35,7 +40,7 @@ join() {  # namespace, short name, address
   ip -n "$1" link set lo up
 }
 join "$tag-s1" s1 10.231.0.11 && join "$tag-s2" s2 10.231.0.12 && join "$tag-lb" lb 10.231.0.2 ||
-  { echo "skip: cannot wire veth pairs here"; exit 77; }
+  skip "cannot wire veth pairs here"
 
 log=$(mktemp -d)
 wait_for() {  # file, text, seconds[, more than this many matching lines]

@@ -105,3 +105,62 @@ TEST_CASE("framer handles many lines in one fragment and reports buffered bytes"
   CHECK(framer.next().status == frame_status::need_more);
   CHECK(framer.buffered() == 3);
 }
+
+namespace {
+
+/// Feeds `bytes` as two fragments split at `at` and collects what comes out.
+framed frame_split(const std::string& bytes, size_t at) {
+  line_framer framer;
+  framed out;
+  for (auto part : {std::string_view{bytes}.substr(0, at), std::string_view{bytes}.substr(at)}) {
+    framer.feed(part);
+    for (auto fr = framer.next(); !out.too_long; fr = framer.next()) {
+      if (fr.status == frame_status::line) {
+        out.lines.push_back(fr.line);
+      } else {
+        out.too_long = fr.status == frame_status::too_long;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the line bound excludes the terminator, whatever reads split the line", "[framer]") {
+  // 4096 bytes is the most a line may hold, ended by "\n" or by "\r\n".
+  for (size_t length : {4095u, 4096u, 4097u}) {
+    for (std::string terminator : {"\n", "\r\n"}) {
+      auto line = std::string(length, 'x');
+      auto bytes = line + terminator + "REQ\n";
+      bool fits = length <= line_framer::default_max_line;
+      for (size_t at = 0; at <= bytes.size(); ++at) {
+        INFO(length << " bytes, terminator size " << terminator.size() << ", split at " << at);
+        auto out = frame_split(bytes, at);
+        CHECK(out.too_long == !fits);
+        if (fits) {
+          CHECK(out.lines == std::vector<std::string>{line, "REQ"});
+        } else {
+          CHECK(out.lines.empty());
+        }
+      }
+      for (size_t step : {1u, 2u, 3u, 7u, 64u, 4095u, 4096u, 4097u, 4098u, 4099u}) {
+        INFO(length << " bytes, terminator size " << terminator.size() << ", step " << step);
+        CHECK(frame_all(bytes, step).too_long == !fits);
+      }
+    }
+  }
+}
+
+TEST_CASE("a line of the bound plus a carriage return not before a newline is too long",
+          "[framer]") {
+  auto line = std::string(4096, 'x') + "\r";
+  for (size_t at = 0; at <= line.size() + 1; ++at) {
+    INFO("split at " << at);
+    CHECK(frame_split(line + "y\n", at).too_long);
+    CHECK(frame_split(line + "\r\n", at).too_long);
+  }
+  // Unterminated, the trailing "\r" may still become "\r\n": not too long yet.
+  CHECK_FALSE(frame_all(line, 4097).too_long);
+}

@@ -54,6 +54,7 @@ expectation windowed(expect_kind kind, duration from, std::optional<duration> to
 TEST_CASE("health passes when the change comes within the bound", "[scenario][expect]") {
   run_record r;
   r.health = {{2s, "a", false}, {3s, "a", true}, {10210ms, "a", false}, {21s, "a", true}};
+  r.ended = 30s;
   auto down = check(health("a", false, 3500ms, 10s), r);
   CHECK(down.passed);
   CHECK(down.expected == "a DOWN within 3.5s after 10s");
@@ -66,6 +67,7 @@ TEST_CASE("health passes when the change comes within the bound", "[scenario][ex
 TEST_CASE("health fails when the change comes late or never", "[scenario][expect]") {
   run_record r;
   r.health = {{15s, "a", false}};
+  r.ended = 30s;
   auto late = check(health("a", false, 3s, 10s), r);
   CHECK_FALSE(late.passed);
   CHECK(late.observed == "DOWN at 15s (5s after)");
@@ -144,6 +146,7 @@ TEST_CASE("share is the backend's part of all new connections in the window",
 TEST_CASE("a window without connections has no share and fails", "[scenario][expect]") {
   auto r = traffic();
   r.samples.push_back(totals(25s, {{"a", 20}, {"b", 40}, {"c", 40}}));
+  r.ended = 25s;
   auto e = windowed(expect_kind::share, 20s, 25s);
   e.backend = "a";
   auto v = check(e, r);
@@ -243,4 +246,76 @@ TEST_CASE("check all judges every expectation in order with its text", "[scenari
   CHECK_FALSE(verdicts[0].passed);
   CHECK(verdicts[1].text == none.text);
   CHECK(verdicts[1].passed);
+}
+
+TEST_CASE("a window past the end of the run is no data and fails", "[scenario][expect]") {
+  // kill-backend cut to 12s: nothing was recorded in [14s, 20s], so 0 connections is no pass.
+  auto r = traffic();
+  r.samples.resize(3);  // 0s, 5s, 10s
+  r.ended = 12s;
+  auto e = windowed(expect_kind::new_connections, 14s, 20s);
+  e.backend = "a";
+  e.max_count = 0;
+  auto v = check(e, r);
+  CHECK_FALSE(v.passed);
+  CHECK(v.observed == "no data: the run ended at 10s, before the window's end (20s)");
+  for (auto kind : {expect_kind::spread, expect_kind::share}) {
+    auto other = windowed(kind, 14s, 20s);
+    other.backend = "a";
+    other.max_count = 100;
+    other.max_share = 1;
+    CHECK_FALSE(check(other, r).passed);
+    CHECK_THAT(check(other, r).observed, Catch::StartsWith("no data: the run ended at 10s"));
+  }
+  // [5s, end] ends with the run: judged.
+  CHECK(check(windowed(expect_kind::new_connections, 5s, std::nullopt), r).observed ==
+        "0 new connections");
+}
+
+TEST_CASE("a run cut short ends at its last sample, whatever its planned end",
+          "[scenario][expect]") {
+  // Ctrl-C at 10s of a 20s run: the record says 20s, the samples stop at 10s.
+  auto r = traffic();
+  r.samples.resize(3);
+  auto e = windowed(expect_kind::new_connections, 10s, 20s);
+  e.backend = "a";
+  CHECK_FALSE(check(e, r).passed);
+  CHECK(check(e, r).observed == "no data: the run ended at 10s, before the window's end (20s)");
+  auto down = check(health("a", false, 5s, 8s), r);
+  CHECK_FALSE(down.passed);
+  CHECK(down.observed == "no data: the run ended at 10s, before the deadline (13s)");
+  r.health = {{9s, "a", false}};
+  CHECK(check(health("a", false, 5s, 8s), r).passed);
+}
+
+TEST_CASE("a window without a sample in it is no data and fails", "[scenario][expect]") {
+  auto r = traffic();
+  auto e = windowed(expect_kind::new_connections, 11s, 14s);
+  e.backend = "a";
+  CHECK_FALSE(check(e, r).passed);
+  CHECK(check(e, r).observed == "no data: no sample in [11s, 14s]");
+  auto spread = windowed(expect_kind::spread, 11s, 14s);
+  spread.max_count = 100;
+  CHECK_FALSE(check(spread, r).passed);
+  CHECK(check(spread, run_record{}).observed ==
+        "no data: the run ended at 0s, before the "
+        "window's end (14s)");
+  expectation refused;
+  refused.kind = expect_kind::refused_at_least;
+  refused.backend = "a";
+  CHECK_FALSE(check(refused, run_record{}).passed);
+  CHECK(check(refused, run_record{}).observed == "no data: no sample");
+}
+
+TEST_CASE("samples recorded out of order are judged in time order", "[scenario][expect]") {
+  // A sample that waited on a dead backend is recorded after later ones.
+  auto sorted = traffic();
+  auto shuffled = sorted;
+  std::swap(shuffled.samples[1], shuffled.samples[3]);
+  CHECK(new_connections_in(shuffled, "a", 10s, 20s) == 0);
+  CHECK(new_connections_in(shuffled, "b", 7s, 14s) == 10);
+  auto e = windowed(expect_kind::new_connections, 5s, 20s);
+  e.backend = "a";
+  CHECK(check(e, shuffled).observed == check(e, sorted).observed);
+  CHECK(check(e, shuffled).observed == "10 new connections");
 }
