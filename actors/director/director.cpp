@@ -137,6 +137,10 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
     return;
   }
   if (st.cfg.on.process_hook && (ev.kind == event_kind::kill || ev.kind == event_kind::restart)) {
+    if (ev.kind == event_kind::kill) {
+      // The process is gone: a sample must not wait on its dead control actor.
+      self->send(st.collector, caf::delete_atom_v, b->id);
+    }
     run_process_hook(self, b->id, ev.kind == event_kind::restart);
     return;
   }

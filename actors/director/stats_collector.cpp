@@ -42,7 +42,9 @@ void sample(collector_self self, std::function<void(stats_frame)> done) {
   p->frame.sample.at = st.cfg.scale.scenario(
       std::chrono::duration_cast<protocols::duration>(self->clock().now() - st.start));
   p->outstanding = 2 + st.backends.size();
-  auto deadline = std::chrono::seconds{5};
+  // Short: a sample waits for its slowest answer, and one stalled peer must not leave the
+  // record without samples for seconds (loopback answers take microseconds).
+  auto deadline = std::chrono::seconds{1};
   self->request(st.cfg.on.lb, deadline, caf::get_atom_v, stats_atom_v)
       .then(
           [p](const protocols::balancer_stats& bs) {
