@@ -9,17 +9,22 @@
 // its reader; once everything read from it has been written, the pump shuts the other
 // socket's write side with ::shutdown, which forwards the half-close. TCP_INFO tells a FIN
 // (CLOSE_WAIT) from a reset (CLOSE): a reset stops the other direction at once, but what
-// was already received still goes out. Back-pressure: past `high_water` bytes queued
+// was already received still goes out, and then the other socket is reset too (a reset
+// passes through as a reset: SO_LINGER {1,0} plus a disconnect, as the socket has two fds
+// and CAF's close would send a FIN first). Back-pressure: past `high_water` bytes queued
 // toward one side, the other side's reader halts until the queue drains below
 // `low_water`; the resume travels as a message to self (a direct trigger can be lost).
 // Costs four fds per proxied connection.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/message_handler.hpp>
+
+#include "actors/balancer/idle_policy.hpp"
 
 namespace caf::io {
 class broker;
@@ -66,6 +71,13 @@ class broker_pump {
   /// Returns the bytes queued in the balancer for both directions now.
   uint64_t buffered() const;
 
+  /// Returns when each side was last active, for the idle timeouts.
+  session_activity activity() const;
+
+  /// Ends the relay at once: shuts both sockets down (each peer sees a FIN, queued bytes
+  /// are dropped) and marks the pump finished without calling `on_finished`.
+  void abort();
+
  private:
   struct side {
     caf::io::connection_handle reader;
@@ -75,8 +87,11 @@ class broker_pump {
     bool reading = false;  // its reader is open (no EOF/reset yet)
     bool paused = false;   // its reader is halted for back-pressure
     bool shut = false;     // we shut its write side or it is gone: nothing more goes to it
+    bool reset = false;    // its peer reset the connection
+    bool fin_sent = false;  // we forwarded a FIN to it
     uint64_t pending = 0;  // bytes queued toward it
     size_t read_size = 4096;
+    session_activity::time_point last_active{};  // last byte read from or written to it
   };
 
   void adopt(side& s, caf::io::connection_handle reader, int fd);
@@ -84,7 +99,7 @@ class broker_pump {
   side* by_writer(caf::io::connection_handle hdl);
   side& other(const side& s) { return &s == &client_ ? backend_ : client_; }
   void on_data(side& src, const std::vector<char>& buf);
-  void on_transferred(side& dst, uint64_t remaining);
+  void on_transferred(side& dst, uint64_t written, uint64_t remaining);
   void on_reader_closed(side& src);
   void on_writer_failed(side& dst);
   void pause(side& s);
@@ -102,6 +117,7 @@ class broker_pump {
   uint64_t bytes_down_ = 0;
   bool finished_ = false;
   bool client_aborted_ = false;
+  std::optional<session_activity::time_point> half_closed_;
   std::function<void()> on_finished_;
 };
 

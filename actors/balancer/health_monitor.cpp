@@ -9,6 +9,7 @@
 
 #include "actors/balancer/health_state.hpp"
 #include "actors/io/system.hpp"
+#include "protocols/errors.hpp"
 
 namespace l4sim::actors {
 
@@ -18,6 +19,7 @@ struct probe_target {
   picker_backend backend;
   health_state health;
   bool in_flight = false;
+  bool local_logged = false;  // a probe failed for a local reason since the last verdict
 };
 
 struct health_monitor_state {
@@ -38,6 +40,7 @@ void record(health_self self, const std::string& id, bool ok) {
   }
   auto& target = *i;
   target.in_flight = false;
+  target.local_logged = false;
   auto changed = target.health.observe(ok);
   if (!changed) {
     return;
@@ -47,6 +50,23 @@ void record(health_self self, const std::string& id, bool ok) {
         fmt::format("[health] backend {}  {}", target.backend.label, *changed ? "UP" : "DOWN"));
   }
   self->send(st.picker, protocols::backend_health_changed{target.backend.id, *changed});
+}
+
+/// A probe that failed for a local reason (no fds, buffers or ports here) says nothing
+/// about the backend: no verdict, logged once until a probe gets through again.
+void skip(health_self self, const std::string& id, const caf::error& err) {
+  auto& st = self->state;
+  for (auto& target : st.targets) {
+    if (target.backend.id != id) {
+      continue;
+    }
+    target.in_flight = false;
+    if (st.cfg.log && !target.local_logged) {
+      log_line(fmt::format("[health] probe of {} skipped, not counted: {}", target.backend.label,
+                           describe(err)));
+    }
+    target.local_logged = true;
+  }
 }
 
 void probe_all(health_self self) {
@@ -63,7 +83,13 @@ void probe_all(health_self self) {
                   target.backend.address, target.backend.port, caf::timespan{timeout})
         .then(
             [self, id = target.backend.id](dialed_socket sock) { record(self, id, sock.valid()); },
-            [self, id = target.backend.id](const caf::error&) { record(self, id, false); });
+            [self, id = target.backend.id](const caf::error& err) {
+              if (err == protocols::l4_errc::local_failure) {
+                skip(self, id, err);
+              } else {
+                record(self, id, false);
+              }
+            });
   }
 }
 

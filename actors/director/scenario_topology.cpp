@@ -183,6 +183,11 @@ caf::expected<stage> build_local_stage(caf::actor_system& sys, const protocols::
   lcfg.health.fall = scn.balancer.health.fall;
   lcfg.session.connect_timeout = scaled(scn.balancer.connect_timeout, time_scale);
   lcfg.session.retries = scn.balancer.retries;
+  lcfg.session.timeouts = {scaled(scn.balancer.client_timeout, time_scale),
+                           scaled(scn.balancer.server_timeout, time_scale),
+                           scaled(scn.balancer.tunnel_timeout, time_scale),
+                           scaled(scn.balancer.client_fin_timeout, time_scale)};
+  lcfg.max_conns = scn.balancer.max_conns;
   lcfg.log = verbose;
   std::string ports;
   for (auto& spec : scn.backends) {
