@@ -47,11 +47,19 @@ void reset_socket(int fd) {
 
 broker_pump::broker_pump(caf::io::broker* self, connection_handle client, pump_config cfg)
     : self_(self), cfg_(cfg) {
-  adopt(client_, client, native(client));
+  if (!adopt(client_, client, native(client))) {
+    // Out of fds for the twin: close the client, and finish only when its scribe reports
+    // the end. A broker that quits right after adopting a scribe can beat the scribe's
+    // activation on the loop, and that scribe then keeps its fd forever (measured: every
+    // such session leaked one).
+    starved_ = true;
+    client_.reading = true;
+    ::shutdown(native(client), SHUT_RDWR);
+  }
   client_.last_active = self_->clock().now();
 }
 
-void broker_pump::adopt(side& s, connection_handle reader, int fd) {
+bool broker_pump::adopt(side& s, connection_handle reader, int fd) {
   s.reader = reader;
   s.reading = true;
   s.attached = true;
@@ -62,17 +70,27 @@ void broker_pump::adopt(side& s, connection_handle reader, int fd) {
   if (twin < 0) {
     s.reading = false;
     s.shut = true;
-    return;
+    return false;
   }
   s.writer = self_->add_scribe(twin);
   s.writer_fd = twin;
   self_->halt(s.writer);
   self_->ack_writes(s.writer, true);
+  return true;
 }
 
 void broker_pump::attach_backend(int fd) {
   auto reader = self_->add_scribe(fd);
-  adopt(backend_, reader, fd);
+  if (!adopt(backend_, reader, fd)) {
+    // Out of fds: close both connections rather than relay one way only, and finish when
+    // both scribes report the end (see the constructor).
+    backend_.reading = true;
+    ::shutdown(fd, SHUT_RDWR);
+    if (client_.writer_fd >= 0) {
+      ::shutdown(client_.writer_fd, SHUT_RDWR);
+    }
+    return;
+  }
   backend_.last_active = self_->clock().now();
   if (!early_.empty()) {
     self_->write(backend_.writer, early_.size(), early_.data());

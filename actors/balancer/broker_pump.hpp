@@ -43,10 +43,11 @@ struct pump_config {
 class broker_pump {
  public:
   /// Starts reading from `client` (whose scribe `self` owns); bytes wait until a backend
-  /// is attached.
+  /// is attached. Out of fds for its write twin, it starts finished.
   broker_pump(caf::io::broker* self, caf::io::connection_handle client, pump_config cfg);
 
-  /// Adopts the connected backend socket and starts relaying.
+  /// Adopts the connected backend socket and starts relaying; out of fds for its write
+  /// twin, it aborts and finishes.
   void attach_backend(int fd);
 
   /// Returns the handlers for the pump's system messages, to chain into the broker's
@@ -55,6 +56,10 @@ class broker_pump {
 
   /// Sets what to call once both directions are finished (or the client vanished).
   void on_finished(std::function<void()> f) { on_finished_ = std::move(f); }
+
+  /// Returns whether the client's write twin could not be made (no fds): the pump only
+  /// waits for the client's scribe to close, then finishes.
+  bool starved() const { return starved_; }
 
   /// Returns whether the pump is finished.
   bool finished() const { return finished_; }
@@ -94,7 +99,7 @@ class broker_pump {
     session_activity::time_point last_active{};  // last byte read from or written to it
   };
 
-  void adopt(side& s, caf::io::connection_handle reader, int fd);
+  bool adopt(side& s, caf::io::connection_handle reader, int fd);
   side* by_reader(caf::io::connection_handle hdl);
   side* by_writer(caf::io::connection_handle hdl);
   side& other(const side& s) { return &s == &client_ ? backend_ : client_; }
@@ -117,6 +122,7 @@ class broker_pump {
   uint64_t bytes_down_ = 0;
   bool finished_ = false;
   bool client_aborted_ = false;
+  bool starved_ = false;
   std::optional<session_activity::time_point> half_closed_;
   std::function<void()> on_finished_;
 };

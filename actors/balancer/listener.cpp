@@ -226,20 +226,20 @@ class listener : public caf::io::broker {
       sessions_.emplace(session.address(), session);
     }
     if (watch_->exhausted()) {
-      if (!shortage_logged_ && cfg_.log) {
-        log_line(fmt::format("[{}] accept: {}; paused until a session ends (or {} ms)", cfg_.id,
-                             std::strerror(watch_->shortage()), exhausted_retry.count()));
+      // Once per shortage, and then every 100th, so that a long siege cannot flood the log.
+      if (!in_shortage_ && shortages_++ % 100 == 0 && cfg_.log) {
+        log_line(fmt::format("[{}] accept: {}; paused until a session ends (or {} ms), "
+                             "shortage {}",
+                             cfg_.id, std::strerror(watch_->shortage()),
+                             exhausted_retry.count(), shortages_));
       }
-      shortage_logged_ = true;
+      in_shortage_ = true;
       if (!retry_pending_) {
         retry_pending_ = true;
         delayed_send(this, exhausted_retry, caf::timeout_atom_v);
       }
-    } else if (!fds.empty() && shortage_logged_) {
-      shortage_logged_ = false;
-      if (cfg_.log) {
-        log_line(fmt::format("[{}] accept: accepting again", cfg_.id));
-      }
+    } else if (!fds.empty()) {
+      in_shortage_ = false;
     }
     update_budget();
   }
@@ -258,7 +258,8 @@ class listener : public caf::io::broker {
   accept_watch* watch_ = nullptr;  // owned by the multiplexer's loop
   caf::timespan sweep_{0};
   bool retry_pending_ = false;
-  bool shortage_logged_ = false;
+  bool in_shortage_ = false;
+  uint64_t shortages_ = 0;
   std::unordered_map<caf::actor_addr, caf::actor> sessions_;
 };
 

@@ -22,7 +22,10 @@ class session : public caf::io::broker {
   caf::behavior make_behavior() override {
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
-    request_pick();
+    // Out of fds already: nothing to pick for; the pump closes the client and finishes.
+    if (!pump_->starved()) {
+      request_pick();
+    }
     caf::message_handler own{
         [this](caf::get_atom, stats_atom) { return pump_->buffered(); },
         [this](caf::tick_atom) { check_idle(); },
