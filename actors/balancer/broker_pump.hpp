@@ -34,8 +34,8 @@ namespace l4sim::actors {
 
 /// Sizes that bound what one proxied connection may buffer.
 struct pump_config {
-  size_t high_water = 256 * 1024;  ///< pause the source past this many queued bytes
-  size_t low_water = 64 * 1024;    ///< resume it below this
+  size_t high_water = 128 * 1024;  ///< pause the source past this many queued bytes
+  size_t low_water = 32 * 1024;     ///< resume it below this
   size_t max_read = 64 * 1024;     ///< reads start at 4 KiB and double up to this
 };
 

