@@ -1,5 +1,7 @@
 #include "protocols/errors.hpp"
 
+#include <cerrno>
+
 namespace l4sim::protocols {
 
 std::string to_string(l4_errc x) {
@@ -18,8 +20,15 @@ std::string to_string(l4_errc x) {
       return "bad_scenario";
     case l4_errc::not_listening:
       return "not_listening";
+    case l4_errc::local_failure:
+      return "local_failure";
   }
   return "unknown_l4_error";
+}
+
+bool is_local_errno(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM ||
+         err == EADDRNOTAVAIL;
 }
 
 }  // namespace l4sim::protocols

@@ -18,7 +18,12 @@ enum class l4_errc : uint8_t {
   bad_config,               ///< a configuration value was missing or malformed
   bad_scenario,             ///< a scenario file did not validate
   not_listening,            ///< an operation needs a listening backend
+  local_failure,  ///< this process ran out of something (fds, buffers, ports): not the peer's fault
 };
+
+/// Returns whether `err` (an errno value) names a shortage of this process or host (EMFILE,
+/// ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL) rather than something the peer did.
+bool is_local_errno(int err);
 
 /// Returns the name of `x`, e.g. "no_healthy_backend".
 std::string to_string(l4_errc x);

@@ -74,7 +74,13 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   result.id = cfg.id;
   result.picker = *picker;
   result.dialer = spawn_dialer(sys);
-  listener_config lcfg{cfg.host, cfg.port, session_deps{cfg.session, result.picker, result.dialer}};
+  listener_config lcfg;
+  lcfg.host = cfg.host;
+  lcfg.port = cfg.port;
+  lcfg.max_conns = cfg.max_conns;
+  lcfg.id = cfg.id;
+  lcfg.log = cfg.log;
+  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer};
   auto listener = spawn_listener(sys, lcfg);
   if (!listener) {
     caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);

@@ -31,14 +31,35 @@ int native(connection_handle hdl) {
   return static_cast<int>(hdl.id());
 }
 
+/// Resets the connection of `fd` now. Closing with SO_LINGER {1,0} sends a RST only when
+/// the last fd of the socket closes, and the pump holds two whose CAF close would send a
+/// FIN first; a connect() to AF_UNSPEC disconnects the socket at once, which sends the RST.
+/// The linger stays set so that the final close does not linger either.
+void reset_socket(int fd) {
+  linger abortive{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  ::connect(fd, &unspec, sizeof(unspec));
+}
+
 }  // namespace
 
 broker_pump::broker_pump(caf::io::broker* self, connection_handle client, pump_config cfg)
     : self_(self), cfg_(cfg) {
-  adopt(client_, client, native(client));
+  if (!adopt(client_, client, native(client))) {
+    // Out of fds for the twin: close the client, and finish only when its scribe reports
+    // the end. A broker that quits right after adopting a scribe can beat the scribe's
+    // activation on the loop, and that scribe then keeps its fd forever (measured: every
+    // such session leaked one).
+    starved_ = true;
+    client_.reading = true;
+    ::shutdown(native(client), SHUT_RDWR);
+  }
+  client_.last_active = self_->clock().now();
 }
 
-void broker_pump::adopt(side& s, connection_handle reader, int fd) {
+bool broker_pump::adopt(side& s, connection_handle reader, int fd) {
   s.reader = reader;
   s.reading = true;
   s.attached = true;
@@ -49,17 +70,28 @@ void broker_pump::adopt(side& s, connection_handle reader, int fd) {
   if (twin < 0) {
     s.reading = false;
     s.shut = true;
-    return;
+    return false;
   }
   s.writer = self_->add_scribe(twin);
   s.writer_fd = twin;
   self_->halt(s.writer);
   self_->ack_writes(s.writer, true);
+  return true;
 }
 
 void broker_pump::attach_backend(int fd) {
   auto reader = self_->add_scribe(fd);
-  adopt(backend_, reader, fd);
+  if (!adopt(backend_, reader, fd)) {
+    // Out of fds: close both connections rather than relay one way only, and finish when
+    // both scribes report the end (see the constructor).
+    backend_.reading = true;
+    ::shutdown(fd, SHUT_RDWR);
+    if (client_.writer_fd >= 0) {
+      ::shutdown(client_.writer_fd, SHUT_RDWR);
+    }
+    return;
+  }
+  backend_.last_active = self_->clock().now();
   if (!early_.empty()) {
     self_->write(backend_.writer, early_.size(), early_.data());
     self_->flush(backend_.writer);
@@ -83,7 +115,7 @@ caf::message_handler broker_pump::handlers() {
       },
       [this](const caf::io::data_transferred_msg& msg) {
         if (auto* s = by_writer(msg.handle)) {
-          on_transferred(*s, msg.remaining);
+          on_transferred(*s, msg.written, msg.remaining);
         }
       },
       [this](const caf::io::connection_closed_msg& msg) {
@@ -99,6 +131,26 @@ caf::message_handler broker_pump::handlers() {
 
 uint64_t broker_pump::buffered() const {
   return client_.pending + backend_.pending + early_.size();
+}
+
+session_activity broker_pump::activity() const {
+  session_activity act;
+  act.client_last = client_.last_active;
+  act.backend_last = backend_.last_active;
+  act.backend_attached = backend_.attached;
+  act.client_sent = bytes_up_ > 0;
+  act.backend_sent = bytes_down_ > 0;
+  act.half_closed = half_closed_;
+  return act;
+}
+
+void broker_pump::abort() {
+  for (auto* s : {&client_, &backend_}) {
+    if (s->writer_fd >= 0 && !finished_) {
+      ::shutdown(s->writer_fd, SHUT_RDWR);
+    }
+  }
+  finished_ = true;
 }
 
 broker_pump::side* broker_pump::by_reader(connection_handle hdl) {
@@ -124,6 +176,7 @@ broker_pump::side* broker_pump::by_writer(connection_handle hdl) {
 void broker_pump::on_data(side& src, const std::vector<char>& buf) {
   auto& dst = other(src);
   (&src == &client_ ? bytes_up_ : bytes_down_) += buf.size();
+  src.last_active = self_->clock().now();
   if (dst.shut) {
     return;  // the destination is gone; what it can no longer receive is dropped
   }
@@ -147,8 +200,11 @@ void broker_pump::on_data(side& src, const std::vector<char>& buf) {
   }
 }
 
-void broker_pump::on_transferred(side& dst, uint64_t remaining) {
+void broker_pump::on_transferred(side& dst, uint64_t written, uint64_t remaining) {
   dst.pending = remaining;
+  if (written > 0) {
+    dst.last_active = self_->clock().now();
+  }
   auto& src = other(dst);
   if (src.paused && dst.pending <= cfg_.low_water) {
     // A direct trigger() here can be lost when the reader was halted in this same loop
@@ -163,7 +219,13 @@ void broker_pump::on_reader_closed(side& src) {
   src.reading = false;
   src.paused = false;
   auto& dst = other(src);
-  if (was_reset(src.writer_fd)) {
+  // After our FIN, the peer's FIN also leaves the socket in CLOSE (it moves to TIME_WAIT
+  // behind the fd's back): a reset then looks the same and is taken for a FIN.
+  src.reset = !src.fin_sent && was_reset(src.writer_fd);
+  if (!src.reset && !half_closed_) {
+    half_closed_ = self_->clock().now();
+  }
+  if (src.reset) {
     if (!dst.attached && &src == &client_) {
       client_aborted_ = true;
       finished_ = true;
@@ -214,7 +276,12 @@ void broker_pump::forward_eof_if_drained(side& src) {
   if (src.reading || dst.shut || !dst.attached || dst.pending > 0) {
     return;
   }
-  ::shutdown(dst.writer_fd, SHUT_WR);
+  if (src.reset) {
+    reset_socket(dst.writer_fd);
+  } else {
+    ::shutdown(dst.writer_fd, SHUT_WR);
+    dst.fin_sent = true;
+  }
   dst.shut = true;
 }
 

@@ -9,17 +9,22 @@
 // its reader; once everything read from it has been written, the pump shuts the other
 // socket's write side with ::shutdown, which forwards the half-close. TCP_INFO tells a FIN
 // (CLOSE_WAIT) from a reset (CLOSE): a reset stops the other direction at once, but what
-// was already received still goes out. Back-pressure: past `high_water` bytes queued
+// was already received still goes out, and then the other socket is reset too (a reset
+// passes through as a reset: SO_LINGER {1,0} plus a disconnect, as the socket has two fds
+// and CAF's close would send a FIN first). Back-pressure: past `high_water` bytes queued
 // toward one side, the other side's reader halts until the queue drains below
 // `low_water`; the resume travels as a message to self (a direct trigger can be lost).
 // Costs four fds per proxied connection.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/message_handler.hpp>
+
+#include "actors/balancer/idle_policy.hpp"
 
 namespace caf::io {
 class broker;
@@ -29,8 +34,8 @@ namespace l4sim::actors {
 
 /// Sizes that bound what one proxied connection may buffer.
 struct pump_config {
-  size_t high_water = 256 * 1024;  ///< pause the source past this many queued bytes
-  size_t low_water = 64 * 1024;    ///< resume it below this
+  size_t high_water = 128 * 1024;  ///< pause the source past this many queued bytes
+  size_t low_water = 32 * 1024;     ///< resume it below this
   size_t max_read = 64 * 1024;     ///< reads start at 4 KiB and double up to this
 };
 
@@ -38,10 +43,11 @@ struct pump_config {
 class broker_pump {
  public:
   /// Starts reading from `client` (whose scribe `self` owns); bytes wait until a backend
-  /// is attached.
+  /// is attached. Out of fds for its write twin, it starts finished.
   broker_pump(caf::io::broker* self, caf::io::connection_handle client, pump_config cfg);
 
-  /// Adopts the connected backend socket and starts relaying.
+  /// Adopts the connected backend socket and starts relaying; out of fds for its write
+  /// twin, it aborts and finishes.
   void attach_backend(int fd);
 
   /// Returns the handlers for the pump's system messages, to chain into the broker's
@@ -50,6 +56,10 @@ class broker_pump {
 
   /// Sets what to call once both directions are finished (or the client vanished).
   void on_finished(std::function<void()> f) { on_finished_ = std::move(f); }
+
+  /// Returns whether the client's write twin could not be made (no fds): the pump only
+  /// waits for the client's scribe to close, then finishes.
+  bool starved() const { return starved_; }
 
   /// Returns whether the pump is finished.
   bool finished() const { return finished_; }
@@ -66,6 +76,13 @@ class broker_pump {
   /// Returns the bytes queued in the balancer for both directions now.
   uint64_t buffered() const;
 
+  /// Returns when each side was last active, for the idle timeouts.
+  session_activity activity() const;
+
+  /// Ends the relay at once: shuts both sockets down (each peer sees a FIN, queued bytes
+  /// are dropped) and marks the pump finished without calling `on_finished`.
+  void abort();
+
  private:
   struct side {
     caf::io::connection_handle reader;
@@ -75,16 +92,19 @@ class broker_pump {
     bool reading = false;  // its reader is open (no EOF/reset yet)
     bool paused = false;   // its reader is halted for back-pressure
     bool shut = false;     // we shut its write side or it is gone: nothing more goes to it
+    bool reset = false;    // its peer reset the connection
+    bool fin_sent = false;  // we forwarded a FIN to it
     uint64_t pending = 0;  // bytes queued toward it
     size_t read_size = 4096;
+    session_activity::time_point last_active{};  // last byte read from or written to it
   };
 
-  void adopt(side& s, caf::io::connection_handle reader, int fd);
+  bool adopt(side& s, caf::io::connection_handle reader, int fd);
   side* by_reader(caf::io::connection_handle hdl);
   side* by_writer(caf::io::connection_handle hdl);
   side& other(const side& s) { return &s == &client_ ? backend_ : client_; }
   void on_data(side& src, const std::vector<char>& buf);
-  void on_transferred(side& dst, uint64_t remaining);
+  void on_transferred(side& dst, uint64_t written, uint64_t remaining);
   void on_reader_closed(side& src);
   void on_writer_failed(side& dst);
   void pause(side& s);
@@ -102,6 +122,8 @@ class broker_pump {
   uint64_t bytes_down_ = 0;
   bool finished_ = false;
   bool client_aborted_ = false;
+  bool starved_ = false;
+  std::optional<session_activity::time_point> half_closed_;
   std::function<void()> on_finished_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "actors/balancer/health_state.hpp"
 #include "actors/io/system.hpp"
+#include "protocols/errors.hpp"
 
 namespace l4sim::actors {
 
@@ -24,8 +25,9 @@ struct probe_target {
   health_state health;
   bool in_flight = false;
   bool resolving = false;
-  bool failing = false;     // the last probe failed
-  time_point resolved_at;   // actor clock, when `host` last resolved
+  bool failing = false;       // the last probe failed
+  time_point resolved_at;     // actor clock, when `host` last resolved
+  bool local_logged = false;  // a probe failed for a local reason since the last verdict
 };
 
 struct health_monitor_state {
@@ -60,6 +62,7 @@ void record(health_self self, const std::string& id, bool ok) {
   }
   target->in_flight = false;
   target->failing = !ok;
+  target->local_logged = false;
   if (auto changed = target->health.observe(ok)) {
     tell(self, *target, *changed);
   }
@@ -116,6 +119,23 @@ void resolve_due(health_self self) {
   }
 }
 
+/// A probe that failed for a local reason (no fds, buffers or ports here) says nothing
+/// about the backend: no verdict, logged once until a probe gets through again.
+void skip(health_self self, const std::string& id, const caf::error& err) {
+  auto& st = self->state;
+  for (auto& target : st.targets) {
+    if (target.backend.id != id) {
+      continue;
+    }
+    target.in_flight = false;
+    if (st.cfg.log && !target.local_logged) {
+      log_line(fmt::format("[health] probe of {} skipped, not counted: {}", target.backend.label,
+                           describe(err)));
+    }
+    target.local_logged = true;
+  }
+}
+
 void probe_all(health_self self) {
   auto& st = self->state;
   auto timeout = std::min(st.cfg.timeout, st.cfg.interval);
@@ -134,7 +154,13 @@ void probe_all(health_self self) {
                   target.backend.address, target.backend.port, caf::timespan{timeout})
         .then(
             [self, id = target.backend.id](dialed_socket sock) { record(self, id, sock.valid()); },
-            [self, id = target.backend.id](const caf::error&) { record(self, id, false); });
+            [self, id = target.backend.id](const caf::error& err) {
+              if (err == protocols::l4_errc::local_failure) {
+                skip(self, id, err);
+              } else {
+                record(self, id, false);
+              }
+            });
   }
 }
 

@@ -4,9 +4,16 @@
 // connection it tells the picker and forks a session broker (actors/session.hpp), which
 // it links: when the listener goes, every session goes with it.
 //
+// It accepts with its own handler on CAF's multiplexer (CAF's doorman spins on EMFILE and
+// takes one connection per wake-up): up to a batch per wake-up, never past `max_conns`
+// sessions. At the cap it stops accepting, so the kernel's backlog holds the rest, and
+// resumes when a session ends. When accept() fails for want of fds or memory it pauses,
+// logs once, and retries when a session ends or after a short delay. While any idle
+// timeout is on, it sends every session a `tick_atom` each sweep period.
+//
 // In: `close_atom` (stop accepting, keep the sessions), stats requests (sessions alive),
 // the list of session actors (for inspection).
-// Out: `accepted_atom` to the picker.
+// Out: `accepted_atom` to the picker, `tick_atom` to the sessions.
 
 #include <cstdint>
 #include <string>
@@ -30,6 +37,9 @@ using listener_actor =
 struct listener_config {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  ///< 0 picks a free port
+  uint32_t max_conns = 4000;  ///< sessions at most; 0 = no cap
+  std::string id = "lb";      ///< name in logs
+  bool log = true;
   session_deps sessions;
 };
 

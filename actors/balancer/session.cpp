@@ -8,6 +8,7 @@
 #include <caf/io/broker.hpp>
 
 #include "protocols/balancer_messages.hpp"
+#include "protocols/errors.hpp"
 
 namespace l4sim::actors {
 
@@ -21,9 +22,13 @@ class session : public caf::io::broker {
   caf::behavior make_behavior() override {
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
-    request_pick();
+    // Out of fds already: nothing to pick for; the pump closes the client and finishes.
+    if (!pump_->starved()) {
+      request_pick();
+    }
     caf::message_handler own{
         [this](caf::get_atom, stats_atom) { return pump_->buffered(); },
+        [this](caf::tick_atom) { check_idle(); },
     };
     return own.or_else(pump_->handlers());
   }
@@ -33,6 +38,19 @@ class session : public caf::io::broker {
     // Drop the strong handles so that no cycle outlives the session.
     pump_.reset();
     deps_ = session_deps{};
+  }
+
+  /// Closes both sides when an idle timeout expired (the listener's sweep asks).
+  void check_idle() {
+    if (pump_->finished()) {
+      return;
+    }
+    auto expiry = idle_check(pump_->activity(), clock().now(), deps_.cfg.timeouts);
+    if (expiry == idle_expiry::none) {
+      return;
+    }
+    pump_->abort();
+    maybe_quit();
   }
 
   void request_pick() {
@@ -73,8 +91,18 @@ class session : public caf::io::broker {
               send(deps_.picker, opened_atom_v, id);
               pump_->attach_backend(sock.release());
             },
-            [this, id = pick.id](const caf::error&) {
+            [this, id = pick.id](const caf::error& err) {
               busy_ = false;
+              if (err == protocols::l4_errc::local_failure) {
+                // Our shortage, not the backend's: release the pick uncounted.
+                send(deps_.picker, caf::close_atom_v, id);
+                if (pump_->finished()) {
+                  maybe_quit();
+                } else {
+                  give_up();
+                }
+                return;
+              }
               send(deps_.picker, failed_atom_v, id);
               if (pump_->finished()) {
                 maybe_quit();

@@ -3,8 +3,12 @@
 // The session: one actor per proxied connection. It owns the client's scribe (moved in by
 // the listener), asks the picker for a backend, has the dialer connect, hands the socket
 // to its byte pump (actors/broker_pump.hpp) and, when a connect fails, retries another
-// backend up to `retries` times before closing the client. Its decisions (pick, dial,
-// retry, accounting, lifecycle) live here; moving bytes is the pump's.
+// backend up to `retries` times before closing the client. A connect that fails for a
+// local reason (`local_failure`: no fds, buffers or ports here) is not the backend's fault:
+// the pick is released, no failure is counted and the client is closed. On every
+// `tick_atom` (the listener's sweep) it checks its idle timeouts (actors/balancer/idle_policy.hpp)
+// and closes both sides when one expired. Its decisions (pick, dial, retry, accounting,
+// lifecycle) live here; moving bytes is the pump's.
 //
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
@@ -27,6 +31,7 @@ namespace l4sim::actors {
 struct session_config {
   caf::timespan connect_timeout = std::chrono::milliseconds{1000};
   uint32_t retries = 2;  ///< further backends to try after a failed connect
+  session_timeouts timeouts;
   pump_config pump;
 };
 

@@ -145,6 +145,10 @@ caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_opt
   lb.health.fall = plan.scn.balancer.health.fall;
   lb.session.connect_timeout = real(s, plan.scn.balancer.connect_timeout);
   lb.session.retries = plan.scn.balancer.retries;
+  auto& b = plan.scn.balancer;
+  lb.session.timeouts = {real(s, b.client_timeout), real(s, b.server_timeout),
+                         real(s, b.tunnel_timeout), real(s, b.client_fin_timeout)};
+  lb.max_conns = b.max_conns;
   lb.log = opts.verbose;
   auto& cl = plan.clients;
   cl.rate = s.real_rate(plan.scn.clients.rate);

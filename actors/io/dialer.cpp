@@ -179,8 +179,11 @@ class dialer : public caf::io::broker {
       int fd = ::fcntl(p.fd, F_DUPFD_CLOEXEC, 0);
       p.watch->stop();
       if (fd < 0) {
-        p.promise.deliver(caf::make_error(l4_errc::upstream_connect_failed,
-                                          fmt::format("dup: {}", std::strerror(errno))));
+        auto err = errno;
+        p.promise.deliver(caf::make_error(protocols::is_local_errno(err)
+                                              ? l4_errc::local_failure
+                                              : l4_errc::upstream_connect_failed,
+                                          fmt::format("dup: {}", std::strerror(err))));
         return;
       }
       p.promise.deliver(dialed_socket{fd});
@@ -188,7 +191,7 @@ class dialer : public caf::io::broker {
     }
     p.watch->stop();
     p.promise.deliver(caf::make_error(
-        l4_errc::upstream_connect_failed,
+        protocols::is_local_errno(rc) ? l4_errc::local_failure : l4_errc::upstream_connect_failed,
         fmt::format("connect to {}: {}", p.target, std::strerror(rc == EINPROGRESS ? EIO : rc))));
   }
 

@@ -8,8 +8,10 @@
 // connect finishes or its timeout passes.
 //
 // In: connect requests (numeric address, port, timeout). Out: `dialed_socket` or an
-// `l4_errc` error (upstream_connect_failed, upstream_timeout). It runs on the I/O thread
-// as a broker without sockets of its own; owners stop it with an exit message.
+// `l4_errc` error (upstream_connect_failed, upstream_timeout, or local_failure when this
+// process ran short of fds, buffers or ports, which says nothing about the peer). It runs
+// on the I/O thread as a broker without sockets of its own; owners stop it with an exit
+// message.
 
 #include <cstdint>
 #include <memory>

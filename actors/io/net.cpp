@@ -125,17 +125,24 @@ caf::expected<int> start_connect(const std::string& address, uint16_t port) {
     return caf::make_error(l4_errc::upstream_connect_failed,
                            fmt::format("not a numeric address: {}", address));
   }
+  // A shortage on our side (no fds, no buffers, no ephemeral port) is not the peer's
+  // doing: it gets its own code so that nobody marks the backend down for it.
+  auto code_of = [](int err) {
+    return protocols::is_local_errno(err) ? l4_errc::local_failure
+                                          : l4_errc::upstream_connect_failed;
+  };
   int fd = ::socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    return caf::make_error(l4_errc::upstream_connect_failed,
-                           fmt::format("cannot create a socket: {}", std::strerror(errno)));
+    auto err = errno;
+    return caf::make_error(code_of(err),
+                           fmt::format("cannot create a socket: {}", std::strerror(err)));
   }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr.storage), addr.length) != 0 &&
       errno != EINPROGRESS) {
-    auto reason = std::strerror(errno);
+    auto err = errno;
     ::close(fd);
-    return caf::make_error(l4_errc::upstream_connect_failed,
-                           fmt::format("connect to {}:{}: {}", address, port, reason));
+    return caf::make_error(code_of(err), fmt::format("connect to {}:{}: {}", address, port,
+                                                     std::strerror(err)));
   }
   return fd;
 }

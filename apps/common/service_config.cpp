@@ -59,6 +59,18 @@ void declare_lb_options(env_cli& cli) {
   cli.option("--connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", "backend connect timeout, ms",
              "1000");
   cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
+  cli.option("--client-timeout", "LB_CLIENT_TIMEOUT",
+             "close a session whose client is idle this long, s (0 = never)", "30");
+  cli.option("--server-timeout", "LB_SERVER_TIMEOUT",
+             "close a session whose backend is idle this long, s (0 = never)", "30");
+  cli.option("--tunnel-timeout", "LB_TUNNEL_TIMEOUT",
+             "idle timeout once both sides sent data, replaces the two above, s (0 = off)",
+             "3600");
+  cli.option("--client-fin-timeout", "LB_CLIENT_FIN_TIMEOUT",
+             "idle timeout after one side half-closed, s (0 = off)", "30");
+  cli.option("--max-conns", "LB_MAX_CONNS",
+             "proxied connections at most; past it new ones wait in the backlog (0 = no cap)",
+             "4000");
   cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
   cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
   cli.option("--resolve-interval", "LB_RESOLVE_INTERVAL",
@@ -91,6 +103,11 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
     cli.fail("LB_CONNECT_TIMEOUT_MS", "must be above 0 (a connect needs time)");
   }
   cfg.session.retries = static_cast<uint32_t>(cli.number("LB_RETRIES", 100));
+  cfg.session.timeouts.client = cli.duration("LB_CLIENT_TIMEOUT", 1s);
+  cfg.session.timeouts.server = cli.duration("LB_SERVER_TIMEOUT", 1s);
+  cfg.session.timeouts.tunnel = cli.duration("LB_TUNNEL_TIMEOUT", 1s);
+  cfg.session.timeouts.client_fin = cli.duration("LB_CLIENT_FIN_TIMEOUT", 1s);
+  cfg.max_conns = static_cast<uint32_t>(cli.number("LB_MAX_CONNS", 1'000'000));
   cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
   cfg.seed = cli.number("LB_SEED", UINT64_MAX);
   for (auto& entry : cli.backends("LB_BACKENDS")) {

@@ -46,6 +46,11 @@ struct scenario_balancer {
   scenario_health health;
   duration connect_timeout = std::chrono::milliseconds{1000};
   uint32_t retries = 2;
+  duration client_timeout = std::chrono::seconds{30};      ///< client idle; 0 = never
+  duration server_timeout = std::chrono::seconds{30};      ///< backend idle; 0 = never
+  duration tunnel_timeout = std::chrono::hours{1};         ///< both sent data; 0 = off
+  duration client_fin_timeout = std::chrono::seconds{30};  ///< after a half-close; 0 = off
+  uint32_t max_conns = 4000;  ///< proxied connections at most; 0 = no cap
 };
 
 /// One client type's share of the mix.

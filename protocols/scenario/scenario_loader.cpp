@@ -99,10 +99,20 @@ void read_params(error_sink& sink, const YAML::Node& node, scenario_clients& cli
 }
 
 void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& out) {
-  map_reader map{sink, node, "balancer", {"algorithm", "health", "connect_timeout", "retries"}};
+  map_reader map{sink,
+                 node,
+                 "balancer",
+                 {"algorithm", "health", "connect_timeout", "retries", "client_timeout",
+                  "server_timeout", "tunnel_timeout", "client_fin_timeout", "max_conns"}};
   map.choice_into("algorithm", out.algorithm, algorithm_names());
   map.duration_into("connect_timeout", out.connect_timeout, true);
   map.count_into("retries", out.retries, 0, 100);
+  // Idle timeouts: 0 turns one off.
+  map.duration_into("client_timeout", out.client_timeout);
+  map.duration_into("server_timeout", out.server_timeout);
+  map.duration_into("tunnel_timeout", out.tunnel_timeout);
+  map.duration_into("client_fin_timeout", out.client_fin_timeout);
+  map.count_into("max_conns", out.max_conns, 0, 1'000'000);
   if (auto health = map.find("health")) {
     map_reader h{sink, *health, "balancer.health", {"interval", "timeout", "rise", "fall"}};
     h.duration_into("interval", out.health.interval, true);

@@ -24,6 +24,11 @@ balancer:
   health: {interval: 1s, timeout: 0.7s, rise: 2, fall: 3}
   connect_timeout: 900ms
   retries: 4
+  client_timeout: 7s
+  server_timeout: 9s
+  tunnel_timeout: 120s
+  client_fin_timeout: 3s
+  max_conns: 321
 clients:
   rate: 12.5
   arrival: poisson
@@ -114,6 +119,11 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     CHECK(got.health.resolve_interval == want.health.resolve_interval);
     CHECK(got.session.connect_timeout == want.session.connect_timeout);
     CHECK(got.session.retries == want.session.retries);
+    CHECK(got.session.timeouts.client == want.session.timeouts.client);
+    CHECK(got.session.timeouts.server == want.session.timeouts.server);
+    CHECK(got.session.timeouts.tunnel == want.session.timeouts.tunnel);
+    CHECK(got.session.timeouts.client_fin == want.session.timeouts.client_fin);
+    CHECK(got.max_conns == want.max_conns);
     CHECK(got.stats_interval == want.stats_interval);
     REQUIRE(got.backends.size() == plan.backends.size());
     for (size_t i = 0; i < ports.size(); ++i) {

@@ -90,6 +90,16 @@ TEST_CASE("sim run slowloris passes time-scaled with its report", "[sim-app]") {
   CHECK(idle["failed"].value("closed_by_peer", 0) > 0);
 }
 
+TEST_CASE("sim run slowloris-lb passes time-scaled: the balancer's client timeout reclaims "
+          "the attackers",
+          "[sim-app]") {
+  auto report = run_shipped("slowloris-lb");
+  // The backends never time out; only the balancer can have closed the idle clients.
+  auto idle = report["summary"]["clients"]["idle"];
+  INFO(idle.dump());
+  CHECK(idle["failed"].value("closed_by_peer", 0) > 0);
+}
+
 TEST_CASE("sim run algorithm-switch passes time-scaled with its report", "[sim-app]") {
   run_shipped("algorithm-switch");
 }
@@ -147,7 +157,7 @@ TEST_CASE("sim list, show and validate describe the shipped scenarios", "[sim-ap
   child_process list{{app_path("sim"), "--scenarios", scenarios(), "list"}};
   CHECK(list.wait_exit(patience) == 0);
   for (auto name : {"algorithm-switch", "connection-limit", "kill-backend", "least-conn-delay",
-                    "round-robin", "slowloris"}) {
+                    "round-robin", "slowloris", "slowloris-lb"}) {
     CHECK_THAT(list.output(), Catch::Contains(name));
   }
   child_process show{{app_path("sim"), "--scenarios", scenarios(), "show", "kill-backend"}};

@@ -159,3 +159,23 @@ TEST_CASE("a black-holed backend stalls nobody and its connects are retried else
   CHECK(fx.row(0).failures >= 1);
   CHECK(fx.row(0).total == 0);
 }
+
+TEST_CASE("at max_conns new connections wait in the backlog and are served when a session ends",
+          "[balancer]") {
+  lb_fixture fx{1, [](actors::balancer_config& cfg) { cfg.max_conns = 2; }};
+  auto a = fx.connect();
+  auto b = fx.connect();
+  REQUIRE(a.send("REQ 1\n"));
+  REQUIRE(a.line() == "ACK");
+  REQUIRE(b.send("REQ 1\n"));
+  REQUIRE(b.line() == "ACK");
+  // The kernel completes the third handshake; the balancer leaves it in the backlog.
+  auto c = fx.connect();
+  REQUIRE(c.connected());
+  REQUIRE(c.send("REQ 2\n"));
+  CHECK_FALSE(wait_until([&] { return fx.sessions() > 2; }, std::chrono::milliseconds{300}));
+  CHECK(fx.stats().accepted == 2);
+  a.close();
+  CHECK(c.line() == "ACK");
+  CHECK(fx.stats().accepted == 3);
+}

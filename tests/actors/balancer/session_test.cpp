@@ -108,7 +108,7 @@ TEST_CASE("a client that reads nothing does not grow the balancer's buffers", "[
   CHECK(sent.load() < total);
   auto buffered = fx.buffered();
   INFO("balancer buffers " << buffered << " bytes, backend sent " << sent.load());
-  // High-water mark (256 KiB) plus at most a few reads that were already under way.
+  // High-water mark (128 KiB) plus at most a few reads that were already under way.
   CHECK(buffered <= 1 * mib);
   // Reading resumes the flow: everything arrives.
   stream_hash got;
@@ -181,4 +181,126 @@ TEST_CASE("finished sessions leave no file descriptors behind", "[session]") {
   CHECK(wait_until([&] { return fx.active() == 0; }));
   CHECK(wait_until([&] { return open_fd_count() <= baseline; }));
   INFO("fds now " << open_fd_count() << ", before " << baseline);
+}
+
+namespace {
+
+/// Reads exactly `n` bytes, then reports how the stream ended: 0 for a FIN, the errno of a
+/// failed read (ECONNRESET for a reset), or -1 if more bytes came.
+int read_then_end(int fd, size_t n, std::string& got) {
+  got.assign(n, '\0');
+  if (n > 0 && ::recv(fd, got.data(), n, MSG_WAITALL) != static_cast<ssize_t>(n)) {
+    return errno;
+  }
+  char extra = 0;
+  auto rc = ::recv(fd, &extra, 1, 0);
+  return rc == 0 ? 0 : rc < 0 ? errno : -1;
+}
+
+void reset_and_close(int fd) {
+  linger abortive{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+  ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("a backend reset reaches the client as a reset, after the bytes before it",
+          "[session]") {
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+  auto [client, backend] = proxied_pair(fx, backend_listener);
+  REQUIRE(::send(client, "x", 1, MSG_NOSIGNAL) == 1);
+  char x = 0;
+  REQUIRE(::recv(backend, &x, 1, MSG_WAITALL) == 1);  // the session is relaying
+  REQUIRE(::send(backend, "last words\n", 11, MSG_NOSIGNAL) == 11);
+  reset_and_close(backend);
+  std::string got;
+  CHECK(read_then_end(client, 11, got) == ECONNRESET);
+  CHECK(got == "last words\n");
+  ::close(client);
+  CHECK(wait_until([&] { return fx.active() == 0; }));
+}
+
+TEST_CASE("a client reset reaches the backend as a reset, after the bytes before it",
+          "[session]") {
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+  auto [client, backend] = proxied_pair(fx, backend_listener);
+  REQUIRE(::send(client, "x", 1, MSG_NOSIGNAL) == 1);
+  char x = 0;
+  REQUIRE(::recv(backend, &x, 1, MSG_WAITALL) == 1);
+  REQUIRE(::send(client, "goodbye\n", 8, MSG_NOSIGNAL) == 8);
+  reset_and_close(client);
+  std::string got;
+  CHECK(read_then_end(backend, 8, got) == ECONNRESET);
+  CHECK(got == "goodbye\n");
+  ::close(backend);
+  CHECK(wait_until([&] { return fx.active() == 0; }));
+}
+
+TEST_CASE("a half-close still ends in a FIN, not a reset", "[session]") {
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+  auto [client, backend] = proxied_pair(fx, backend_listener);
+  REQUIRE(::send(client, "ask\n", 4, MSG_NOSIGNAL) == 4);
+  ::shutdown(client, SHUT_WR);
+  std::string got;
+  CHECK(read_then_end(backend, 4, got) == 0);
+  REQUIRE(::send(backend, "answer\n", 7, MSG_NOSIGNAL) == 7);
+  ::close(backend);
+  CHECK(read_then_end(client, 7, got) == 0);
+  CHECK(got == "answer\n");
+  ::close(client);
+}
+
+TEST_CASE("the client timeout closes a silent client and its backend connection",
+          "[session]") {
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}, [](actors::balancer_config& cfg) {
+                  cfg.session.timeouts.client = std::chrono::milliseconds{200};
+                }};
+  auto [client, backend] = proxied_pair(fx, backend_listener);
+  std::string got;
+  CHECK(read_then_end(client, 0, got) == 0);   // the balancer's FIN
+  CHECK(read_then_end(backend, 0, got) == 0);  // the backend's connection goes too
+  ::close(client);
+  ::close(backend);
+  CHECK(wait_until([&] { return fx.active() == 0 && fx.sessions() == 0; }));
+  CHECK(fx.row(0).failures == 0);
+}
+
+TEST_CASE("the client-fin timeout closes a session whose other side stays open after a "
+          "half-close",
+          "[session]") {
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}, [](actors::balancer_config& cfg) {
+                  cfg.session.timeouts = {std::chrono::hours{1}, std::chrono::hours{1},
+                                          std::chrono::hours{1}, std::chrono::milliseconds{200}};
+                }};
+  auto [client, backend] = proxied_pair(fx, backend_listener);
+  ::shutdown(client, SHUT_WR);
+  std::string got;
+  CHECK(read_then_end(backend, 0, got) == 0);  // the forwarded FIN; the backend stays open
+  CHECK(read_then_end(client, 0, got) == 0);   // and the balancer closes the rest
+  ::close(client);
+  ::close(backend);
+  CHECK(wait_until([&] { return fx.sessions() == 0; }));
+}
+
+TEST_CASE("a client that keeps talking outlives its client timeout many times over",
+          "[session]") {
+  lb_fixture fx{1, [](actors::balancer_config& cfg) {
+                  // Generous against a loaded machine: a stall past 2 s would close it.
+                  cfg.session.timeouts = {std::chrono::seconds{2}, std::chrono::seconds{2},
+                                          caf::timespan{0}, caf::timespan{0}};
+                }};
+  auto c = fx.connect();
+  REQUIRE(c.connected());
+  // 30 round trips at a 200 ms pace: at least 6 s, three client timeouts in all.
+  for (int i = 0; i < 30; ++i) {
+    REQUIRE(c.send("PING " + std::to_string(i) + "\n"));
+    REQUIRE(c.line() == "PONG " + std::to_string(i));
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
 }

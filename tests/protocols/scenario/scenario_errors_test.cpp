@@ -71,6 +71,12 @@ TEST_CASE("bad durations, rates and numbers name the key and the value", "[scena
   CHECK_THAT(errors_of(base + "balancer: {algorithm: fastest}\n"),
              Contains("t.yaml:4:23: algorithm in balancer: \"fastest\" is not one of rr, lc, "
                       "rand"));
+  CHECK_THAT(errors_of(base + "balancer: {client_timeout: soon}\n"),
+             Contains("t.yaml:4:28: client_timeout in balancer: \"soon\" is not a duration"));
+  CHECK_THAT(errors_of(base + "balancer: {tunnel_timeout: 60}\n"),
+             Contains("tunnel_timeout in balancer: \"60\" needs a unit"));
+  CHECK_THAT(errors_of(base + "balancer: {max_conns: -5}\n"),
+             Contains("max_conns in balancer: \"-5\" is not a whole number in 0..1000000"));
   CHECK_THAT(errors_of(base + "clients: {mix: {real: 0, idle: 0}}\n"),
              Contains("t.yaml:4:16: clients.mix: needs at least one weight above 0"));
   CHECK_THAT(errors_of(base + "clients: {params: {stream: {interval: 0s}}}\n"),

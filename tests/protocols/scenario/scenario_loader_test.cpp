@@ -75,7 +75,8 @@ TEST_CASE("every shipped scenario loads, has a description and expectations", "[
     CHECK(loaded.value->length <= 40s);
   }
   CHECK(names == std::vector<std::string>{"algorithm-switch", "connection-limit", "kill-backend",
-                                          "least-conn-delay", "round-robin", "slowloris"});
+                                          "least-conn-delay", "round-robin", "slowloris",
+                                          "slowloris-lb"});
 }
 
 TEST_CASE("the design example loads with every value", "[scenario]") {
@@ -117,6 +118,27 @@ TEST_CASE("the design example loads with every value", "[scenario]") {
   CHECK(s.expect[2].to == duration{20s});
   CHECK(s.expect[2].max_count == 0);
   CHECK(s.expect[2].text == "{backend: server-1, new_connections: 0, between: [13.5s, 20s]}");
+}
+
+TEST_CASE("the balancer's idle timeouts and connection cap are read, 0 turning them off",
+          "[scenario]") {
+  auto loaded = load(
+      "name: t\nduration: 10s\nbackends: [{id: a}]\n"
+      "balancer: {client_timeout: 2s, server_timeout: 0s, tunnel_timeout: 5m,\n"
+      "           client_fin_timeout: 1500ms, max_conns: 0}\n");
+  INFO(loaded.error_text());
+  REQUIRE(loaded.ok());
+  const auto& b = loaded.value->balancer;
+  CHECK(b.client_timeout == 2s);
+  CHECK(b.server_timeout == 0s);
+  CHECK(b.tunnel_timeout == 5min);
+  CHECK(b.client_fin_timeout == 1500ms);
+  CHECK(b.max_conns == 0);
+  auto defaults = load("name: t\nduration: 10s\nbackends: [{id: a}]\n");
+  REQUIRE(defaults.ok());
+  CHECK(defaults.value->balancer.client_timeout == 30s);
+  CHECK(defaults.value->balancer.tunnel_timeout == 1h);
+  CHECK(defaults.value->balancer.max_conns == 4000);
 }
 
 TEST_CASE("omitted keys take their defaults", "[scenario]") {
