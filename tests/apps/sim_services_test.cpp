@@ -46,7 +46,8 @@ void run_as_services(const std::string& name) {
 
 /// The shipped scenarios, each played by a test in-process (sim_app_test.cpp) and here.
 const std::vector<std::string> shipped{"algorithm-switch", "connection-limit", "kill-backend",
-                                       "least-conn-delay", "round-robin",      "slowloris"};
+                                       "least-conn-delay", "round-robin",      "slowloris",
+                                       "slowloris-lb"};
 
 }  // namespace
 
@@ -83,6 +84,11 @@ TEST_CASE("sim run slowloris --services passes", "[sim-services]") {
   // Failed across processes before the run plan: per-type parameters never reached the
   // client process, nor were its think times scaled.
   run_as_services("slowloris");
+}
+
+TEST_CASE("sim run slowloris-lb --services passes", "[sim-services]") {
+  // The lb's client timeout reaches the lb process through the run plan.
+  run_as_services("slowloris-lb");
 }
 
 TEST_CASE("sim run algorithm-switch --services passes", "[sim-services]") {
