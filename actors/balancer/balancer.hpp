@@ -1,7 +1,8 @@
 #pragma once
 
 // The whole balancer in one call: dialer, picker, health monitor, listener and, when asked,
-// a periodic stats table. Used by the `lb` service and by the scenario runner.
+// a periodic stats table. Used by the `lb` service and by sim's in-process stage
+// (actors/director/local_stage.hpp).
 
 #include <cstdint>
 #include <string>

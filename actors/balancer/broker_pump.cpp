@@ -208,7 +208,7 @@ void broker_pump::on_transferred(side& dst, uint64_t written, uint64_t remaining
   auto& src = other(dst);
   if (src.paused && dst.pending <= cfg_.low_water) {
     // A direct trigger() here can be lost when the reader was halted in this same loop
-    // pass (CAF-NOTES): resume through the mailbox instead.
+    // pass (CAF 0.17 loses it): resume through the mailbox instead.
     self_->send(caf::actor_cast<caf::actor>(self_), resume_atom_v, &src == &client_);
   }
   forward_eof_if_drained(src);
@@ -227,7 +227,6 @@ void broker_pump::on_reader_closed(side& src) {
   }
   if (src.reset) {
     if (!dst.attached && &src == &client_) {
-      client_aborted_ = true;
       finished_ = true;
       if (on_finished_) {
         on_finished_();

@@ -64,9 +64,6 @@ class broker_pump {
   /// Returns whether the pump is finished.
   bool finished() const { return finished_; }
 
-  /// Returns whether the client reset its connection before a backend was attached.
-  bool client_aborted() const { return client_aborted_; }
-
   /// Returns bytes read from the client.
   uint64_t bytes_up() const { return bytes_up_; }
 
@@ -121,7 +118,6 @@ class broker_pump {
   uint64_t bytes_up_ = 0;
   uint64_t bytes_down_ = 0;
   bool finished_ = false;
-  bool client_aborted_ = false;
   bool starved_ = false;
   std::optional<session_activity::time_point> half_closed_;
   std::function<void()> on_finished_;
