@@ -35,8 +35,8 @@ bool read_options(std::string_view rest, backend_entry& out, std::string& why) {
     if (key == "weight") {
       auto w = parse_uint(value, max_backend_weight);
       if (!w || *w == 0) {
-        why = fmt::format("weight \"{}\" is not a whole number in 1..{}", value,
-                          max_backend_weight);
+        why =
+            fmt::format("weight \"{}\" is not a whole number in 1..{}", value, max_backend_weight);
         return false;
       }
       out.weight = static_cast<uint32_t>(*w);
@@ -98,9 +98,10 @@ std::optional<std::vector<backend_entry>> parse_backend_list(std::string_view te
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < result.size(); ++i) {
     if (!seen.emplace(result[i].name, i).second) {
-      why = fmt::format("two backends are named \"{}\" (list an endpoint once, and give "
-                        "distinct names)",
-                        result[i].name);
+      why = fmt::format(
+          "two backends are named \"{}\" (list an endpoint once, and give "
+          "distinct names)",
+          result[i].name);
       return std::nullopt;
     }
   }

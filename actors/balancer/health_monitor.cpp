@@ -103,8 +103,8 @@ void resolve_due(health_self self) {
     if (be.host.empty() || target.resolving) {
       continue;
     }
-    bool stale = st.cfg.resolve_interval.count() > 0 &&
-                 now - target.resolved_at >= st.cfg.resolve_interval;
+    bool stale =
+        st.cfg.resolve_interval.count() > 0 && now - target.resolved_at >= st.cfg.resolve_interval;
     if (!be.address.empty() && !target.failing && !stale) {
       continue;
     }
@@ -166,9 +166,8 @@ void probe_all(health_self self) {
 
 void add_target(health_self self, const picker_backend& be) {
   auto& st = self->state;
-  st.targets.push_back(
-      {be, health_state{st.cfg.rise, st.cfg.fall, !be.address.empty()}, false, false, false,
-       self->clock().now()});
+  st.targets.push_back({be, health_state{st.cfg.rise, st.cfg.fall, !be.address.empty()}, false,
+                        false, false, self->clock().now()});
 }
 
 health_actor::behavior_type health_impl(health_self self, health_config cfg,

@@ -78,9 +78,8 @@ std::vector<std::pair<std::string, std::string>> client_params_of(
     const protocols::client_profile& profile) {
   std::vector<std::pair<std::string, std::string>> result;
   for (auto& field : param_fields) {
-    result.emplace_back(field.key, field.count != nullptr
-                                       ? std::to_string(profile.*field.count)
-                                       : exact_duration(profile.*field.time));
+    result.emplace_back(field.key, field.count != nullptr ? std::to_string(profile.*field.count)
+                                                          : exact_duration(profile.*field.time));
   }
   return result;
 }
@@ -152,8 +151,8 @@ caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_opt
   lb.log = opts.verbose;
   auto& cl = plan.clients;
   cl.rate = s.real_rate(plan.scn.clients.rate);
-  cl.arrival = plan.scn.clients.arrival == "poisson" ? arrival_process::poisson
-                                                      : arrival_process::uniform;
+  cl.arrival =
+      plan.scn.clients.arrival == "poisson" ? arrival_process::poisson : arrival_process::uniform;
   if (!plan.scn.clients.mix.empty()) {
     cl.mix = client_mix_for(plan.scn.clients.mix);
   }

@@ -13,6 +13,17 @@ namespace l4sim::apps {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+/// A listen address that does not resolve is the variable's fault: say which.
+void check_host(const env_cli& cli, const std::string& env) {
+  if (auto address = actors::resolve_host(cli.text(env)); !address) {
+    cli.fail(env, actors::describe(address.error()));
+  }
+}
+
+}  // namespace
+
 void declare_server_options(env_cli& cli) {
   cli.option("--port", "SERVER_PORT", "port to listen on (0 picks one)", "", true);
   cli.option("--id", "SERVER_ID", "name used in logs and stats", "", true);
@@ -32,6 +43,7 @@ actors::backend_config read_server_config(const env_cli& cli) {
   cfg.port = cli.port("SERVER_PORT", true);
   cfg.id = cli.text("SERVER_ID");
   cfg.host = cli.text("SERVER_HOST");
+  check_host(cli, "SERVER_HOST");
   cfg.delay = cli.duration("SERVER_DELAY_MS", 1ms);
   cfg.max_conns = static_cast<uint32_t>(cli.number("SERVER_MAX_CONNS", 1'000'000));
   cfg.idle_timeout = cli.duration("SERVER_TIMEOUT_SECS", 1s);
@@ -64,8 +76,7 @@ void declare_lb_options(env_cli& cli) {
   cli.option("--server-timeout", "LB_SERVER_TIMEOUT",
              "close a session whose backend is idle this long, s (0 = never)", "30");
   cli.option("--tunnel-timeout", "LB_TUNNEL_TIMEOUT",
-             "idle timeout once both sides sent data, replaces the two above, s (0 = off)",
-             "3600");
+             "idle timeout once both sides sent data, replaces the two above, s (0 = off)", "3600");
   cli.option("--client-fin-timeout", "LB_CLIENT_FIN_TIMEOUT",
              "idle timeout after one side half-closed, s (0 = off)", "30");
   cli.option("--max-conns", "LB_MAX_CONNS",
@@ -85,6 +96,7 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
   cfg.port = cli.port("LB_PORT", true);
   cfg.id = cli.text("LB_ID");
   cfg.host = cli.text("LB_HOST");
+  check_host(cli, "LB_HOST");
   cfg.algorithm = cli.text("LB_ALGO");
   if (!actors::make_policy(cfg.algorithm, 1)) {
     cli.fail("LB_ALGO",
@@ -164,8 +176,8 @@ void read_client_params(const env_cli& cli, actors::spawner_config& cfg) {
     }
     auto kind = protocols::parse_client_kind(item.substr(0, dot));
     if (!kind) {
-      cli.fail("CLIENT_PARAMS", fmt::format("\"{}\": unknown kind \"{}\"", item,
-                                            item.substr(0, dot)));
+      cli.fail("CLIENT_PARAMS",
+               fmt::format("\"{}\": unknown kind \"{}\"", item, item.substr(0, dot)));
     }
     auto& profile = cfg.profiles[static_cast<size_t>(*kind)];
     auto err = actors::apply_client_param(profile, item.substr(dot + 1, eq - dot - 1),

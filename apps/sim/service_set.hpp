@@ -1,7 +1,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,9 +19,8 @@
 #include <fmt/format.h>
 #include <caf/expected.hpp>
 
+#include "apps/common/process.hpp"
 #include "protocols/errors.hpp"
-
-extern char** environ;
 
 namespace l4sim::apps {
 
@@ -60,46 +58,17 @@ class service_set {
                                    const std::map<std::string, std::string>& env,
                                    const std::string& ready = "l4sim-ready ") {
     auto log = fmt::format("{}/{}.log", dir_, name);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string_view entry{*e};
-      bool service_variable = entry.rfind("SERVER_", 0) == 0 || entry.rfind("LB_", 0) == 0 ||
-                              entry.rfind("CLIENT_", 0) == 0;
-      if (!service_variable) {
-        env_strings.emplace_back(entry);
-      }
-    }
-    for (auto& [k, v] : env) {
-      env_strings.push_back(k + "=" + v);
-    }
-    std::vector<char*> envp;
-    for (auto& x : env_strings) {
-      envp.push_back(x.data());
-    }
-    envp.push_back(nullptr);
-    std::string bin = binary;
-    char* argv[] = {bin.data(), nullptr};
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
       return caf::make_error(protocols::l4_errc::bad_config, fmt::format("cannot write {}", log));
     }
-    auto parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) {
-        ::_exit(1);
-      }
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, 0);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::execve(argv[0], argv, envp.data());
-      ::_exit(127);
-    }
+    process_spec spec;
+    spec.argv = {binary};
+    spec.set = env;
+    spec.drop_prefixes = {"SERVER_", "LB_", "CLIENT_"};
+    spec.output_fd = fd;
+    spec.die_with_parent = true;
+    auto pid = start_process(spec);
     ::close(fd);
     if (pid < 0) {
       return caf::make_error(protocols::l4_errc::bad_config,
@@ -162,16 +131,8 @@ class service_set {
 
  private:
   static void reap(pid_t pid, std::chrono::seconds patience) {
-    auto deadline = std::chrono::steady_clock::now() + patience;
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    }
+    reap_process(pid, static_cast<int>(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(patience).count()));
   }
 
   std::string dir_;

@@ -9,8 +9,8 @@
 
 #include "actors/clients/arrivals.hpp"
 #include "actors/io/system.hpp"
-#include "apps/common/service_env.hpp"
 #include "apps/common/control.hpp"
+#include "apps/common/service_env.hpp"
 #include "apps/sim/service_set.hpp"
 #include "protocols/errors.hpp"
 
@@ -39,10 +39,11 @@ void configure_backend(const actors::backend_actor& b, const actors::backend_con
 std::string reject_events(const actors::run_plan& plan, const std::string& mode) {
   for (auto& ev : plan.scn.timeline) {
     if (ev.kind == protocols::event_kind::add_backend) {
-      return fmt::format("{}: {}:{}: add_backend starts a backend in sim's own process, which "
-                         "{} would not see as one of its services; play this scenario "
-                         "in-process",
-                         mode, plan.scn.file, ev.where.line, mode);
+      return fmt::format(
+          "{}: {}:{}: add_backend starts a backend in sim's own process, which "
+          "{} would not see as one of its services; play this scenario "
+          "in-process",
+          mode, plan.scn.file, ev.where.line, mode);
     }
   }
   return {};
@@ -125,10 +126,11 @@ caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const actors::
   caf::anon_send(*clients, caf::put_atom_v, mix_atom_v, plan.clients.mix);
   result.lb = *lb;
   result.clients = *clients;
-  result.summary = summary + fmt::format(" lb@{} clients@{} (health checks, retries and client "
-                                         "parameters are the services' own)",
-                                         protocols::to_string(where.at("lb")),
-                                         protocols::to_string(where.at("clients")));
+  result.summary = summary + fmt::format(
+                                 " lb@{} clients@{} (health checks, retries and client "
+                                 "parameters are the services' own)",
+                                 protocols::to_string(where.at("lb")),
+                                 protocols::to_string(where.at("clients")));
   return result;
 }
 
@@ -156,9 +158,9 @@ uint16_t number_after(const std::string& text, const std::string& marker) {
     return 0;
   }
   auto n = protocols::parse_uint(
-      std::string_view{text}.substr(at + marker.size(),
-                                    text.find_first_not_of("0123456789", at + marker.size()) -
-                                        (at + marker.size())),
+      std::string_view{text}.substr(
+          at + marker.size(),
+          text.find_first_not_of("0123456789", at + marker.size()) - (at + marker.size())),
       65535);
   return n ? static_cast<uint16_t>(*n) : 0;
 }
@@ -174,8 +176,9 @@ caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors
   auto procs = services;
   actors::stage result;
   std::vector<uint16_t> ports;
-  auto start_backend = [&sys, procs](const actors::planned_backend& planned, uint16_t port)
-      -> caf::expected<std::pair<actors::backend_actor, uint16_t>> {
+  auto start_backend =
+      [&sys, procs](const actors::planned_backend& planned,
+                    uint16_t port) -> caf::expected<std::pair<actors::backend_actor, uint16_t>> {
     auto log = procs->start(planned.id, binary_path("server"), server_env(planned, port));
     if (!log) {
       return log.error();
@@ -205,8 +208,8 @@ caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors
   if (!lb) {
     return lb.error();
   }
-  auto clients_log = procs->start("clients", binary_path("client"),
-                                  client_env(plan, {"127.0.0.1", lb_port}));
+  auto clients_log =
+      procs->start("clients", binary_path("client"), client_env(plan, {"127.0.0.1", lb_port}));
   if (!clients_log) {
     return clients_log.error();
   }

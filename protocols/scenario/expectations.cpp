@@ -78,8 +78,13 @@ std::string state_text(bool healthy) {
   return healthy ? "UP" : "DOWN";
 }
 
-std::string clients_text(const std::string& type) {
-  return type.empty() ? "all clients" : type + " clients";
+std::string clients_text(const std::optional<client_kind>& type) {
+  return type ? to_string(*type) + " clients" : "all clients";
+}
+
+/// Returns whether an outcome of type `name` counts for an expectation about `type`.
+bool counts(const std::optional<client_kind>& type, const std::string& name) {
+  return !type || to_string(*type) == name;
 }
 
 std::string percentile_text(double pct) {
@@ -183,16 +188,16 @@ void check_spread(const expectation& e, const run_record& record, verdict& v) {
 
 void check_failures(const expectation& e, const run_record& record, verdict& v) {
   v.expected = fmt::format("{} failed{} <= {:g}", clients_text(e.client_type),
-                           e.reason.empty() ? "" : " by " + e.reason, e.max_ratio);
+                           e.reason ? " by " + to_string(*e.reason) : "", e.max_ratio);
   uint64_t started = 0;
   uint64_t failed = 0;
   for (const auto& [type, outcome] : record.clients) {
-    if (!e.client_type.empty() && type != e.client_type) {
+    if (!counts(e.client_type, type)) {
       continue;
     }
     started += outcome.started;
     for (const auto& [reason, n] : outcome.failed) {
-      if (e.reason.empty() || reason == e.reason) {
+      if (!e.reason || reason == to_string(*e.reason)) {
         failed += n;
       }
     }
@@ -214,7 +219,7 @@ void check_latency(const expectation& e, const run_record& record, verdict& v) {
   // With several types ("all"), the worst type's percentile stands for all of them.
   std::optional<duration> worst;
   for (const auto& [type, outcome] : record.clients) {
-    if (!e.client_type.empty() && type != e.client_type) {
+    if (!counts(e.client_type, type)) {
       continue;
     }
     if (auto it = outcome.latency.find(e.percentile); it != outcome.latency.end()) {

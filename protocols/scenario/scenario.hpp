@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/client_messages.hpp"
 #include "protocols/units.hpp"
 
 namespace l4sim::protocols {
@@ -109,7 +110,7 @@ enum class expect_kind {
   new_connections,   ///< `backend` gets at most `max_count` new connections in [from, to]
   spread,            ///< max - min of new connections per backend in [from, to] <= max_count
   share,             ///< `backend`'s share of new connections in [from, to] in [min, max]
-  failure_ratio,     ///< clients of `client_type` ("" = all) ended by `reason` ("" = any
+  failure_ratio,     ///< clients of `client_type` (all when unset) ended by `reason` (any
                      ///< failure) / started <= max_ratio
   latency,           ///< `percentile` of `client_type` request latency <= `max_latency`
   refused_at_least,  ///< `backend` refused at capacity at least `max_count` connections
@@ -137,8 +138,8 @@ struct expectation {
   uint64_t max_count = 0;
   double min_share = 0;
   double max_share = 1;
-  std::string client_type;
-  std::string reason;
+  std::optional<client_kind> client_type;  ///< nothing = all clients
+  std::optional<client_end> reason;        ///< nothing = any failure
   double max_ratio = 0;
   double percentile = 99;  ///< 50, 90, 99 or 100 (max)
   duration max_latency{0};

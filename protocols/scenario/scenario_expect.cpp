@@ -103,10 +103,18 @@ void read_kind_keys(error_sink& sink, map_reader& map, const scenario_scope& sco
   }
   auto clients = client_types();
   clients.push_back("all");
-  if (map.choice_into("clients", out.client_type, clients) && out.client_type == "all") {
-    out.client_type.clear();
+  std::string type;
+  if (map.choice_into("clients", type, clients)) {
+    out.client_type = parse_client_kind(type);  // nothing for "all"
   }
-  map.choice_into("reason", out.reason, failure_reasons());
+  std::string reason;
+  if (map.choice_into("reason", reason, failure_reasons())) {
+    for (size_t i = 0; i < client_end_count; ++i) {
+      if (to_string(static_cast<client_end>(i)) == reason) {
+        out.reason = static_cast<client_end>(i);
+      }
+    }
+  }
   switch (out.kind) {
     case expect_kind::health: {
       if (auto health = map.require("health")) {

@@ -2,6 +2,7 @@
 // exact variables (free ports instead of 8080-8082 and 9000, so tests can run side by
 // side), backends named `localhost:PORT` as three backends share one host.
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <sstream>
@@ -44,9 +45,9 @@ TEST_CASE("the original five-terminal local run works with its exact variables",
                     {"LB_ALGO", "rr"}}};
   auto lb_port = lb.number_after("l4sim-ready service=lb port=");
   REQUIRE(lb_port != 0);
-  child_process client{{app_path("client")},
-                       {{"CLIENT_TARGET", "localhost:" + std::to_string(lb_port)},
-                        {"CLIENT_RATE", "2"}}};
+  child_process client{
+      {app_path("client")},
+      {{"CLIENT_TARGET", "localhost:" + std::to_string(lb_port)}, {"CLIENT_RATE", "2"}}};
   // The lb's periodic stats table names every backend by host:port and shows traffic.
   REQUIRE(lb.wait_for_output("accepted=", std::chrono::seconds{30}));
   for (auto& name : names) {
@@ -75,8 +76,8 @@ TEST_CASE("a backend name that does not resolve yet is DOWN, not fatal", "[guide
                     {"LB_STATS_INTERVAL", "0.5"},
                     {"LB_BACKENDS", "late.invalid:" + port + ",127.0.0.1:" + port}}};
   REQUIRE(lb.wait_for_output("l4sim-ready service=lb", std::chrono::seconds{20}));
-  CHECK_THAT(lb.output(), Catch::Contains("backend late.invalid") &&
-                              Catch::Contains("DOWN until it resolves"));
+  CHECK_THAT(lb.output(),
+             Catch::Contains("backend late.invalid") && Catch::Contains("DOWN until it resolves"));
   // It is listed DOWN while the other one serves.
   REQUIRE(lb.wait_for_output("accepted=", std::chrono::seconds{20}));
   CHECK_THAT(lb.output(), Catch::Matches("(.|\n)*late.invalid +late.invalid:[0-9]+ +DOWN(.|\n)*"));
@@ -130,6 +131,39 @@ struct guide_servers {
 };
 
 }  // namespace
+
+TEST_CASE("the original's test 1: round robin spreads connections within 2-3 of each other",
+          "[guide]") {
+  guide_servers servers;
+  servers.start("server-1", "0", "100");
+  servers.start("server-2", "150", "100");
+  servers.start("server-3", "500", "50");
+  child_process lb{{app_path("lb")},
+                   {{"LB_PORT", "0"},
+                    {"LB_ID", "lb-1"},
+                    {"LB_HOST", "127.0.0.1"},
+                    {"LB_HEALTH_INTERVAL", "3"},
+                    {"LB_BACKENDS", servers.backends()},
+                    {"LB_ALGO", "rr"},
+                    {"LB_STATS_INTERVAL", "0"}}};
+  auto lb_port = lb.number_after("l4sim-ready service=lb port=");
+  // The guide watches 30 s at CLIENT_RATE=2 (about 60 clients); the same count, sooner.
+  child_process client{{app_path("client")},
+                       {{"CLIENT_TARGET", "127.0.0.1:" + std::to_string(lb_port)},
+                        {"CLIENT_RATE", "20"},
+                        {"CLIENT_DURATION_SECS", "3"}}};
+  REQUIRE(client.wait_exit(std::chrono::seconds{60}) == 0);
+  lb.signal(SIGTERM);
+  REQUIRE(lb.wait_exit(std::chrono::seconds{20}) == 0);
+  INFO(lb.output());
+  std::vector<uint64_t> totals;
+  for (auto id : {"server-1", "server-2", "server-3"}) {
+    totals.push_back(total_of(lb.output(), id));
+  }
+  auto [lo, hi] = std::minmax_element(totals.begin(), totals.end());
+  CHECK(*lo >= 15);
+  CHECK(*hi - *lo <= 3);
+}
 
 TEST_CASE("the original's test 3: least connections avoids a backend slowed to 2000 ms",
           "[guide]") {
@@ -192,4 +226,46 @@ TEST_CASE("the original's test 4: a backend at its connection limit drops and th
   INFO(lb.output());
   CHECK(total_of(lb.output(), "server-1") >= 10);
   CHECK(total_of(lb.output(), "server-3") >= 10);
+}
+
+TEST_CASE("bad values that used to slip through exit 2 naming their variable", "[guide]") {
+  struct bad_value {
+    const char* app;
+    std::map<std::string, std::string> env;
+    const char* named;
+  };
+  std::vector<bad_value> cases{
+      {"server",
+       {{"SERVER_PORT", "0"}, {"SERVER_ID", "s"}, {"SERVER_HOST", "no.such.invalid"}},
+       "SERVER_HOST"},
+      {"lb",
+       {{"LB_PORT", "0"},
+        {"LB_ID", "l"},
+        {"LB_BACKENDS", "127.0.0.1:1"},
+        {"LB_HOST", "no.such.invalid"}},
+       "LB_HOST"},
+      {"lb",
+       {{"LB_PORT", "0"},
+        {"LB_ID", "l"},
+        {"LB_BACKENDS", "127.0.0.1:1"},
+        {"LB_CONNECT_TIMEOUT_MS", "0"}},
+       "LB_CONNECT_TIMEOUT_MS"},
+      {"lb",
+       {{"LB_PORT", "0"},
+        {"LB_ID", "l"},
+        {"LB_BACKENDS", "127.0.0.1:1"},
+        {"LB_HEALTH_TIMEOUT", "0"}},
+       "LB_HEALTH_TIMEOUT"},
+      {"client", {{"CLIENT_TARGET", "127.0.0.1:1"}, {"CLIENT_RATE", "1e300"}}, "CLIENT_RATE"},
+      {"client",
+       {{"CLIENT_TARGET", "127.0.0.1:1"}, {"CLIENT_PARAMS", "real.think=1s"}},
+       "CLIENT_PARAMS"},
+  };
+  for (auto& c : cases) {
+    child_process p{{app_path(c.app)}, c.env};
+    auto rc = p.wait_exit(std::chrono::seconds{20});
+    INFO(c.app << ": " << p.output());
+    CHECK(rc == 2);
+    CHECK_THAT(p.output(), Catch::Contains(c.named));
+  }
 }

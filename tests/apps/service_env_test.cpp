@@ -74,8 +74,7 @@ void check_profile(const protocols::client_profile& got, const protocols::client
 
 }  // namespace
 
-TEST_CASE("a planned backend read back from its environment is the same backend",
-          "[service-env]") {
+TEST_CASE("a planned backend read back from its environment is the same backend", "[service-env]") {
   for (double scale : {1.0, 0.2, 0.37}) {
     INFO("time scale " << scale);
     auto plan = plan_at(scale);
@@ -94,7 +93,8 @@ TEST_CASE("a planned backend read back from its environment is the same backend"
       CHECK(got.stats_interval == b.cfg.stats_interval);
     }
     // Scaled, not merely copied.
-    CHECK(plan.backends[0].cfg.hang == protocols::time_scale{scale}.real(std::chrono::milliseconds{333}));
+    CHECK(plan.backends[0].cfg.hang ==
+          protocols::time_scale{scale}.real(std::chrono::milliseconds{333}));
   }
 }
 
@@ -104,8 +104,8 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     INFO("time scale " << scale);
     auto plan = plan_at(scale);
     std::vector<uint16_t> ports{9001, 9002};
-    auto got = read_back("lb", apps::declare_lb_options, apps::read_lb_config,
-                         apps::lb_env(plan, ports));
+    auto got =
+        read_back("lb", apps::declare_lb_options, apps::read_lb_config, apps::lb_env(plan, ports));
     auto& want = plan.balancer;
     CHECK(got.id == want.id);
     CHECK(got.host == want.host);

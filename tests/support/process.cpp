@@ -11,9 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "apps/common/process.hpp"
 #include "tests/support/socket_client.hpp"
-
-extern char** environ;
 
 namespace l4sim::testing {
 
@@ -34,15 +33,6 @@ child_process::child_process(std::vector<std::string> argv,
     ::close(log_fd);
     return;
   }
-  // Build everything the child needs before fork: only async-signal-safe calls after it.
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv{*e};
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) {
-      merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-  }
   // Sanitized builds: `server`, `client` and `sim` exit with actors whose timers are still
   // pending, which CAF 0.17 never frees at shutdown; their leaks at exit are the OS's to
   // reclaim. The `lb` stops everything it owns before it returns, so its leaks are checked
@@ -51,41 +41,16 @@ child_process::child_process(std::vector<std::string> argv,
   for (auto& a : argv) {
     leak_checked = leak_checked || a == app_path("lb");
   }
-  if (auto asan = merged.find("ASAN_OPTIONS"); asan != merged.end() && !leak_checked) {
-    asan->second += ":detect_leaks=0";
+  if (auto* asan = std::getenv("ASAN_OPTIONS");
+      asan != nullptr && !leak_checked && env.count("ASAN_OPTIONS") == 0) {
+    env["ASAN_OPTIONS"] = std::string{asan} + ":detect_leaks=0";
   }
-  for (auto& [k, v] : env) {
-    if (v.empty()) {
-      merged.erase(k);
-    } else {
-      merged[k] = v;
-    }
-  }
-  std::vector<std::string> env_strings;
-  for (auto& [k, v] : merged) {
-    env_strings.push_back(k + "=" + v);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) {
-    envp.push_back(s.data());
-  }
-  envp.push_back(nullptr);
-  std::vector<char*> args;
-  for (auto& a : argv) {
-    args.push_back(a.data());
-  }
-  args.push_back(nullptr);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::dup2(in_pipe[0], 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(args[0], args.data(), envp.data());
-    ::_exit(127);
-  }
+  apps::process_spec spec;
+  spec.argv = std::move(argv);
+  spec.set = std::move(env);
+  spec.output_fd = log_fd;
+  spec.input_fd = in_pipe[0];
+  pid_ = apps::start_process(spec);
   ::close(in_pipe[0]);
   ::close(log_fd);
   stdin_fd_ = in_pipe[1];

@@ -13,8 +13,7 @@ TEST_CASE("reply order sends at once without delay", "[reply-order]") {
   CHECK_FALSE(d.hold_seq);
 }
 
-TEST_CASE("reply order holds every reply for the delay and keeps request order",
-          "[reply-order]") {
+TEST_CASE("reply order holds every reply for the delay and keeps request order", "[reply-order]") {
   reply_order r;
   auto a = r.on_request(command_kind::req, "A", 150ms, 0ms);
   auto b = r.on_request(command_kind::ping, "B", 150ms, 0ms);

@@ -253,10 +253,10 @@ expect:
   CHECK(e[2].from == 5s);
   CHECK_FALSE(e[2].to.has_value());
   CHECK(e[3].max_share == 0.2);
-  CHECK(e[4].client_type == "real");
+  CHECK(e[4].client_type == client_kind::real);
   CHECK(e[4].max_ratio == 0.05);
-  CHECK(e[5].client_type.empty());
-  CHECK(e[5].reason == "reset");
+  CHECK_FALSE(e[5].client_type);
+  CHECK(e[5].reason == client_end::reset);
   CHECK(e[6].percentile == 50);
   CHECK(e[6].max_latency == 100ms);
   CHECK(e[6].text == "{clients: stream, latency: {p50: 100ms}}");
