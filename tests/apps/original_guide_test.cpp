@@ -120,6 +120,17 @@ struct guide_servers {
     ports.push_back(procs.back()->number_after("l4sim-ready service=server port="));
   }
 
+  /// The lb in front of these servers, as the guide starts it, with `algo`.
+  std::map<std::string, std::string> lb_env(const std::string& algo) const {
+    return {{"LB_PORT", "0"},
+            {"LB_ID", "lb-1"},
+            {"LB_HOST", "127.0.0.1"},
+            {"LB_HEALTH_INTERVAL", "3"},
+            {"LB_BACKENDS", backends()},
+            {"LB_ALGO", algo},
+            {"LB_STATS_INTERVAL", "0"}};
+  }
+
   std::string backends() const {
     std::string text;
     for (size_t i = 0; i < ports.size(); ++i) {
@@ -138,14 +149,7 @@ TEST_CASE("the original's test 1: round robin spreads connections within 2-3 of 
   servers.start("server-1", "0", "100");
   servers.start("server-2", "150", "100");
   servers.start("server-3", "500", "50");
-  child_process lb{{app_path("lb")},
-                   {{"LB_PORT", "0"},
-                    {"LB_ID", "lb-1"},
-                    {"LB_HOST", "127.0.0.1"},
-                    {"LB_HEALTH_INTERVAL", "3"},
-                    {"LB_BACKENDS", servers.backends()},
-                    {"LB_ALGO", "rr"},
-                    {"LB_STATS_INTERVAL", "0"}}};
+  child_process lb{{app_path("lb")}, servers.lb_env("rr")};
   auto lb_port = lb.number_after("l4sim-ready service=lb port=");
   // The guide watches 30 s at CLIENT_RATE=2 (about 60 clients); the same count, sooner.
   child_process client{{app_path("client")},
@@ -173,14 +177,7 @@ TEST_CASE("the original's test 3: least connections avoids a backend slowed to 2
   // "changing compose to SERVER_DELAY_MS=2000, then restart it"
   servers.start("server-3", "2000", "50");
   // "switch the LB algorithm by changing LB_ALGO=lc and restarting"
-  child_process lb{{app_path("lb")},
-                   {{"LB_PORT", "0"},
-                    {"LB_ID", "lb-1"},
-                    {"LB_HOST", "127.0.0.1"},
-                    {"LB_HEALTH_INTERVAL", "3"},
-                    {"LB_BACKENDS", servers.backends()},
-                    {"LB_ALGO", "lc"},
-                    {"LB_STATS_INTERVAL", "0"}}};
+  child_process lb{{app_path("lb")}, servers.lb_env("lc")};
   auto lb_port = lb.number_after("l4sim-ready service=lb port=");
   child_process client{{app_path("client")},
                        {{"CLIENT_TARGET", "127.0.0.1:" + std::to_string(lb_port)},
@@ -205,14 +202,7 @@ TEST_CASE("the original's test 4: a backend at its connection limit drops and th
   // "Set SERVER_MAX_CONNS=10 on server-2 and increase CLIENT_RATE=20"
   servers.start("server-2", "150", "10");
   servers.start("server-3", "500", "50");
-  child_process lb{{app_path("lb")},
-                   {{"LB_PORT", "0"},
-                    {"LB_ID", "lb-1"},
-                    {"LB_HOST", "127.0.0.1"},
-                    {"LB_HEALTH_INTERVAL", "3"},
-                    {"LB_BACKENDS", servers.backends()},
-                    {"LB_ALGO", "rr"},
-                    {"LB_STATS_INTERVAL", "0"}}};
+  child_process lb{{app_path("lb")}, servers.lb_env("rr")};
   auto lb_port = lb.number_after("l4sim-ready service=lb port=");
   // Idle clients hold their connections, so server-2 fills up.
   child_process client{{app_path("client")},
