@@ -27,8 +27,7 @@ std::string to_string(l4_errc x) {
 }
 
 bool is_local_errno(int err) {
-  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM ||
-         err == EADDRNOTAVAIL;
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EADDRNOTAVAIL;
 }
 
 }  // namespace l4sim::protocols

@@ -179,8 +179,7 @@ class backend_server : public caf::io::broker {
         ++stats_.errors;
         break;
     }
-    auto d = c.replies.on_request(cmd.kind, protocols::reply_for(cmd, line), cfg_.delay,
-                                  cfg_.hang);
+    auto d = c.replies.on_request(cmd.kind, protocols::reply_for(cmd, line), cfg_.delay, cfg_.hang);
     for (auto& text : d.send_now) {
       send_now(hdl, text);
     }

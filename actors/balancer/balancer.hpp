@@ -36,8 +36,8 @@ struct balancer_config {
   std::string algorithm = "rr";
   uint64_t seed = 1;
   health_config health;
-  session_config session;  ///< connect timeout, retries, idle timeouts, buffer sizes
-  uint32_t max_conns = 4000;  ///< proxied connections at most; past it the backlog waits
+  session_config session;           ///< connect timeout, retries, idle timeouts, buffer sizes
+  uint32_t max_conns = 4000;        ///< proxied connections at most; past it the backlog waits
   caf::timespan stats_interval{0};  ///< period of the stats table log; 0 = off
   bool log = true;
 };

@@ -35,7 +35,7 @@ namespace l4sim::actors {
 /// Sizes that bound what one proxied connection may buffer.
 struct pump_config {
   size_t high_water = 128 * 1024;  ///< pause the source past this many queued bytes
-  size_t low_water = 32 * 1024;     ///< resume it below this
+  size_t low_water = 32 * 1024;    ///< resume it below this
   size_t max_read = 64 * 1024;     ///< reads start at 4 KiB and double up to this
 };
 
@@ -86,12 +86,12 @@ class broker_pump {
     caf::io::connection_handle writer;
     int writer_fd = -1;
     bool attached = false;
-    bool reading = false;  // its reader is open (no EOF/reset yet)
-    bool paused = false;   // its reader is halted for back-pressure
-    bool shut = false;     // we shut its write side or it is gone: nothing more goes to it
-    bool reset = false;    // its peer reset the connection
+    bool reading = false;   // its reader is open (no EOF/reset yet)
+    bool paused = false;    // its reader is halted for back-pressure
+    bool shut = false;      // we shut its write side or it is gone: nothing more goes to it
+    bool reset = false;     // its peer reset the connection
     bool fin_sent = false;  // we forwarded a FIN to it
-    uint64_t pending = 0;  // bytes queued toward it
+    uint64_t pending = 0;   // bytes queued toward it
     size_t read_size = 4096;
     session_activity::time_point last_active{};  // last byte read from or written to it
   };

@@ -22,9 +22,9 @@
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/balancer/picker.hpp"
 #include "actors/io/dialer.hpp"
 #include "actors/io/resolver.hpp"
-#include "actors/balancer/picker.hpp"
 
 namespace l4sim::actors {
 

@@ -15,7 +15,7 @@ std::chrono::nanoseconds session_timeouts::sweep_period() const {
     return smallest;
   }
   return std::clamp<std::chrono::nanoseconds>(smallest / 4, std::chrono::milliseconds{10},
-                                               std::chrono::seconds{1});
+                                              std::chrono::seconds{1});
 }
 
 const char* to_string(idle_expiry x) {
@@ -39,8 +39,8 @@ idle_expiry idle_check(const session_activity& act, session_activity::time_point
   auto expired = [&](session_activity::time_point since, std::chrono::nanoseconds limit) {
     return limit.count() > 0 && now - since >= limit;
   };
-  auto latest = std::max(act.client_last, act.backend_attached ? act.backend_last
-                                                               : act.client_last);
+  auto latest =
+      std::max(act.client_last, act.backend_attached ? act.backend_last : act.client_last);
   if (act.half_closed && t.client_fin.count() > 0) {
     return expired(std::max(*act.half_closed, latest), t.client_fin) ? idle_expiry::client_fin
                                                                      : idle_expiry::none;

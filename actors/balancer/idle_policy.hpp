@@ -36,8 +36,8 @@ struct session_activity {
   time_point client_last{};   ///< last byte read from or written to the client
   time_point backend_last{};  ///< the same for the backend, from when it was attached
   bool backend_attached = false;
-  bool client_sent = false;   ///< the client sent at least one byte
-  bool backend_sent = false;  ///< the backend sent at least one byte
+  bool client_sent = false;               ///< the client sent at least one byte
+  bool backend_sent = false;              ///< the backend sent at least one byte
   std::optional<time_point> half_closed;  ///< when the first side half-closed
 };
 

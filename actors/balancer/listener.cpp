@@ -237,10 +237,10 @@ class listener : public caf::io::broker {
     if (watch_->exhausted()) {
       // Once per shortage, and then every 100th, so that a long siege cannot flood the log.
       if (!in_shortage_ && shortages_++ % 100 == 0 && cfg_.log) {
-        log_line(fmt::format("[{}] accept: {}; paused until a session ends (or {} ms), "
-                             "shortage {}",
-                             cfg_.id, std::strerror(watch_->shortage()),
-                             exhausted_retry.count(), shortages_));
+        log_line(fmt::format(
+            "[{}] accept: {}; paused until a session ends (or {} ms), "
+            "shortage {}",
+            cfg_.id, std::strerror(watch_->shortage()), exhausted_retry.count(), shortages_));
       }
       in_shortage_ = true;
       if (!retry_pending_) {

@@ -36,7 +36,7 @@ using listener_actor =
 /// Where the balancer listens and what its sessions need.
 struct listener_config {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;  ///< 0 picks a free port
+  uint16_t port = 0;          ///< 0 picks a free port
   uint32_t max_conns = 4000;  ///< sessions at most; 0 = no cap
   std::string id = "lb";      ///< name in logs
   bool log = true;

@@ -22,8 +22,8 @@
 #include <caf/timespan.hpp>
 
 #include "actors/balancer/broker_pump.hpp"
-#include "actors/io/dialer.hpp"
 #include "actors/balancer/picker.hpp"
+#include "actors/io/dialer.hpp"
 
 namespace l4sim::actors {
 

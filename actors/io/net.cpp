@@ -141,8 +141,8 @@ caf::expected<int> start_connect(const std::string& address, uint16_t port) {
       errno != EINPROGRESS) {
     auto err = errno;
     ::close(fd);
-    return caf::make_error(code_of(err), fmt::format("connect to {}:{}: {}", address, port,
-                                                     std::strerror(err)));
+    return caf::make_error(code_of(err),
+                           fmt::format("connect to {}:{}: {}", address, port, std::strerror(err)));
   }
   return fd;
 }

@@ -12,8 +12,8 @@
 
 #include "actors/clients/arrivals.hpp"
 #include "actors/clients/client_stats.hpp"
-#include "actors/io/net.hpp"
 #include "actors/clients/spawner.hpp"
+#include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
@@ -23,7 +23,6 @@
 
 using namespace l4sim;
 using namespace std::chrono_literals;
-
 
 int main(int argc, char** argv) {
   apps::env_cli cli{"client",
@@ -46,8 +45,7 @@ int main(int argc, char** argv) {
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto spawner = actors::spawn_spawner(sys, cfg);
-  auto control_port =
-      apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT");
+  auto control_port = apps::serve_control(sys, spawner, control, "client", "clients", "CLIENT");
   if (!control_port) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
     return 1;

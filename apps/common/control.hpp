@@ -96,8 +96,9 @@ caf::expected<Handle> connect_control(caf::actor_system& sys, const protocols::e
 /// and how it is protected. Returns the port it listens on (0 when no control port was
 /// asked for); on failure it prints why, naming PREFIX_CONTROL_PORT, and returns nothing.
 template <class Handle>
-std::optional<uint16_t> serve_control(caf::actor_system& sys, const Handle& actor, const control_settings& control,
-                   const std::string& program, const std::string& id, const std::string& prefix) {
+std::optional<uint16_t> serve_control(caf::actor_system& sys, const Handle& actor,
+                                      const control_settings& control, const std::string& program,
+                                      const std::string& id, const std::string& prefix) {
   if (!control.where) {
     return uint16_t{0};
   }

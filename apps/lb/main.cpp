@@ -100,8 +100,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lb: [{}] {}\n", cfg.id, actors::describe(lb.error()));
     return 1;
   }
-  auto control_port =
-      apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB");
+  auto control_port = apps::serve_control(sys, lb->control, control, "lb", cfg.id, "LB");
   if (!control_port) {
     lb->stop();
     return 1;

@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "server: [{}] {}\n", cfg.id, actors::describe(backend.error()));
     return 1;
   }
-  auto control_port =
-      apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER");
+  auto control_port = apps::serve_control(sys, backend->actor, control, "server", cfg.id, "SERVER");
   if (!control_port) {
     self_exit(sys, backend->actor);
     return 1;

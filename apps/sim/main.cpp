@@ -18,9 +18,9 @@
 
 #include "actors/clients/client_stats.hpp"
 #include "actors/director/director.hpp"
-#include "actors/io/net.hpp"
 #include "actors/director/local_stage.hpp"
 #include "actors/director/run_plan.hpp"
+#include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
@@ -190,8 +190,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
   std::optional<actors::director_done> done;
   // Generous: the run itself, plus the clients' finish grace and set-up.
-  auto deadline =
-      std::chrono::steady_clock::now() + plan.scale.real(scn.length) + 60s;
+  auto deadline = std::chrono::steady_clock::now() + plan.scale.real(scn.length) + 60s;
   bool interrupted = false;
   while (!done) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -217,7 +216,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   apps::run_summary summary{scn, opts.time_scale, *done};
   if (mode == apps::view_mode::json) {
     fmt::print("{}\n", apps::report_json(summary).dump(2, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace));
+                                                       nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("\n{}\n\n{}\n",
                actors::format_client_table(in_scenario_time(done->clients, plan.scale)),

@@ -90,9 +90,10 @@ TEST_CASE("sim run slowloris passes time-scaled with its report", "[sim-app]") {
   CHECK(idle["failed"].value("closed_by_peer", 0) > 0);
 }
 
-TEST_CASE("sim run slowloris-lb passes time-scaled: the balancer's client timeout reclaims "
-          "the attackers",
-          "[sim-app]") {
+TEST_CASE(
+    "sim run slowloris-lb passes time-scaled: the balancer's client timeout reclaims "
+    "the attackers",
+    "[sim-app]") {
   auto report = run_shipped("slowloris-lb");
   // The backends never time out; only the balancer can have closed the idle clients.
   auto idle = report["summary"]["clients"]["idle"];

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cerrno>
-#include <filesystem>
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -107,8 +107,7 @@ TEST_CASE("every shipped scenario is played in every mode by a test", "[sim-serv
   CHECK(found == shipped);
 }
 
-TEST_CASE("sim refuses at validation what --services and --attach cannot play",
-          "[sim-services]") {
+TEST_CASE("sim refuses at validation what --services and --attach cannot play", "[sim-services]") {
   auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";
   child_process services{{app_path("sim"), "run", file, "--services"}};
   CHECK(services.wait_exit(patience) == 2);
@@ -121,9 +120,11 @@ TEST_CASE("sim refuses at validation what --services and --attach cannot play",
 }
 
 TEST_CASE("sim's command-line errors exit 2", "[sim-services]") {
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"run"}, {"run", "kill-backend", "--no-such-flag"}, {"frobnicate"},
-           {"run", "kill-backend", "--time-scale", "x"}}) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"run"},
+                                             {"run", "kill-backend", "--no-such-flag"},
+                                             {"frobnicate"},
+                                             {"run", "kill-backend", "--time-scale", "x"}}) {
     args.insert(args.begin(), app_path("sim"));
     child_process sim{args};
     CHECK(sim.wait_exit(patience) == 2);

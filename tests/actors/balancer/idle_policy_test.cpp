@@ -31,8 +31,7 @@ TEST_CASE("a silent client expires on the client timeout, counted from its last 
   CHECK(idle_check(act, t0 + 18s, timeouts()) == idle_expiry::client);
 }
 
-TEST_CASE("a silent backend expires on the server timeout only once attached",
-          "[idle-policy]") {
+TEST_CASE("a silent backend expires on the server timeout only once attached", "[idle-policy]") {
   auto t = timeouts();
   t.client = 0s;  // off: only the backend side is judged
   session_activity act;
@@ -44,9 +43,10 @@ TEST_CASE("a silent backend expires on the server timeout only once attached",
   CHECK(idle_check(act, t0 + 21s, t) == idle_expiry::server);
 }
 
-TEST_CASE("once both sides sent data the tunnel timeout replaces the client and server "
-          "timeouts",
-          "[idle-policy]") {
+TEST_CASE(
+    "once both sides sent data the tunnel timeout replaces the client and server "
+    "timeouts",
+    "[idle-policy]") {
   session_activity act;
   act.client_last = t0;
   act.backend_attached = true;
@@ -61,9 +61,10 @@ TEST_CASE("once both sides sent data the tunnel timeout replaces the client and 
   CHECK(idle_check(act, t0 + 31s, no_tunnel) == idle_expiry::client);
 }
 
-TEST_CASE("after a half-close the client-fin timeout runs from the later of the close and "
-          "the last activity",
-          "[idle-policy]") {
+TEST_CASE(
+    "after a half-close the client-fin timeout runs from the later of the close and "
+    "the last activity",
+    "[idle-policy]") {
   session_activity act;
   act.client_last = t0 + 1s;
   act.backend_attached = true;

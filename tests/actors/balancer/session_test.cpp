@@ -205,8 +205,7 @@ void reset_and_close(int fd) {
 
 }  // namespace
 
-TEST_CASE("a backend reset reaches the client as a reset, after the bytes before it",
-          "[session]") {
+TEST_CASE("a backend reset reaches the client as a reset, after the bytes before it", "[session]") {
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -222,8 +221,7 @@ TEST_CASE("a backend reset reaches the client as a reset, after the bytes before
   CHECK(wait_until([&] { return fx.active() == 0; }));
 }
 
-TEST_CASE("a client reset reaches the backend as a reset, after the bytes before it",
-          "[session]") {
+TEST_CASE("a client reset reaches the backend as a reset, after the bytes before it", "[session]") {
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -254,8 +252,7 @@ TEST_CASE("a half-close still ends in a FIN, not a reset", "[session]") {
   ::close(client);
 }
 
-TEST_CASE("the client timeout closes a silent client and its backend connection",
-          "[session]") {
+TEST_CASE("the client timeout closes a silent client and its backend connection", "[session]") {
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}, [](actors::balancer_config& cfg) {
                   cfg.session.timeouts.client = std::chrono::milliseconds{200};
@@ -270,9 +267,10 @@ TEST_CASE("the client timeout closes a silent client and its backend connection"
   CHECK(fx.row(0).failures == 0);
 }
 
-TEST_CASE("the client-fin timeout closes a session whose other side stays open after a "
-          "half-close",
-          "[session]") {
+TEST_CASE(
+    "the client-fin timeout closes a session whose other side stays open after a "
+    "half-close",
+    "[session]") {
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}, [](actors::balancer_config& cfg) {
                   cfg.session.timeouts = {std::chrono::hours{1}, std::chrono::hours{1},
@@ -288,8 +286,7 @@ TEST_CASE("the client-fin timeout closes a session whose other side stays open a
   CHECK(wait_until([&] { return fx.sessions() == 0; }));
 }
 
-TEST_CASE("a client that keeps talking outlives its client timeout many times over",
-          "[session]") {
+TEST_CASE("a client that keeps talking outlives its client timeout many times over", "[session]") {
   lb_fixture fx{1, [](actors::balancer_config& cfg) {
                   // Generous against a loaded machine: a stall past 2 s would close it.
                   cfg.session.timeouts = {std::chrono::seconds{2}, std::chrono::seconds{2},
