@@ -22,6 +22,8 @@ std::string to_string(l4_errc x) {
       return "not_listening";
     case l4_errc::local_failure:
       return "local_failure";
+    case l4_errc::queue_timeout:
+      return "queue_timeout";
   }
   return "unknown_l4_error";
 }

@@ -19,6 +19,7 @@ enum class l4_errc : uint8_t {
   bad_scenario,             ///< a scenario file did not validate
   not_listening,            ///< an operation needs a listening backend
   local_failure,  ///< this process ran out of something (fds, buffers, ports): not the peer's fault
+  queue_timeout,  ///< a client waited in a full backend's queue past the queue timeout
 };
 
 /// Returns whether `err` (an errno value) names a shortage of this process or host (EMFILE,

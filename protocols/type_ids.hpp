@@ -43,6 +43,12 @@ CAF_ADD_ATOM(l4sim, l4sim, dialed_atom, "dialed")
 CAF_ADD_ATOM(l4sim, l4sim, accepted_atom, "accepted")
 CAF_ADD_ATOM(l4sim, l4sim, sessions_atom, "sessions")
 CAF_ADD_ATOM(l4sim, l4sim, resolve_atom, "resolve")
+CAF_ADD_ATOM(l4sim, l4sim, drain_atom, "drain")
+CAF_ADD_ATOM(l4sim, l4sim, ready_atom, "ready")
+CAF_ADD_ATOM(l4sim, l4sim, weight_atom, "weight")
+CAF_ADD_ATOM(l4sim, l4sim, queued_atom, "queued")
+CAF_ADD_ATOM(l4sim, l4sim, retry_atom, "retry")
+CAF_ADD_ATOM(l4sim, l4sim, eject_atom, "eject")
 
 // -- clients -----------------------------------------------------------------
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_mix))

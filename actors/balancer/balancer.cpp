@@ -28,6 +28,7 @@ caf::behavior stats_reporter(caf::event_based_actor* self, picker_actor picker, 
 
 balancer_control_actor::behavior_type control_impl(balancer_control_actor::pointer self,
                                                    picker_actor picker, health_actor health) {
+  auto ask = [self, picker](auto... xs) { return self->delegate(picker, xs...); };
   return {
       [=](caf::get_atom, stats_atom) {
         return self->delegate(picker, caf::get_atom_v, stats_atom_v);
@@ -38,13 +39,32 @@ balancer_control_actor::behavior_type control_impl(balancer_control_actor::point
       [=](caf::join_atom, caf::actor subscriber) {
         self->send(picker, caf::join_atom_v, std::move(subscriber));
       },
-      [=](caf::add_atom, const protocols::backend_spec& be) {
-        self->send(picker, caf::add_atom_v, be);
-        self->send(health, caf::add_atom_v, be);
+      [=](caf::add_atom, const protocols::backend_spec& be) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        self->request(picker, std::chrono::seconds{5}, caf::add_atom_v, be)
+            .then(
+                [=](const std::string& text) mutable {
+                  self->send(health, caf::add_atom_v, be);
+                  rp.deliver(text);
+                },
+                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
       },
-      [=](caf::delete_atom, const std::string& id) {
-        self->send(picker, caf::delete_atom_v, id);
-        self->send(health, caf::delete_atom_v, id);
+      [=](caf::delete_atom, const std::string& id) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        self->request(picker, std::chrono::seconds{5}, caf::delete_atom_v, id)
+            .then(
+                [=](const std::string& text) mutable {
+                  self->send(health, caf::delete_atom_v, id);
+                  rp.deliver(text);
+                },
+                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [=](drain_atom, const std::string& id) { return ask(drain_atom_v, id); },
+      [=](ready_atom, const std::string& id) { return ask(ready_atom_v, id); },
+      [=](weight_atom, const std::string& id, uint32_t weight) {
+        return ask(weight_atom_v, id, weight);
       },
   };
 }
@@ -65,7 +85,8 @@ void balancer_handle::stop() const {
 }
 
 caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
-  picker_config pcfg{cfg.backends, cfg.algorithm, cfg.seed, cfg.log};
+  picker_config pcfg{cfg.backends,      cfg.algorithm,     cfg.seed,       cfg.log,
+                     cfg.queue_timeout, cfg.drain_timeout, cfg.slow_start, cfg.outlier};
   auto picker = spawn_picker(sys, pcfg);
   if (!picker) {
     return picker.error();
@@ -81,6 +102,8 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   lcfg.id = cfg.id;
   lcfg.log = cfg.log;
   lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer};
+  lcfg.sessions.cfg.seed = cfg.seed;
+  lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   auto listener = spawn_listener(sys, lcfg);
   if (!listener) {
     caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);
@@ -88,6 +111,7 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
     return listener.error();
   }
   result.listener = listener->actor;
+  caf::anon_send(result.picker, caf::join_atom_v, session_closer_actor{result.listener});
   result.port = listener->port;
   cfg.health.log = cfg.log;
   result.resolver = spawn_resolver(sys);

@@ -17,15 +17,15 @@
 
 namespace l4sim::actors {
 
-/// What a director or a remote `sim` may do with a running balancer: read its stats,
-/// switch its algorithm, follow its health transitions, add and remove backends. It
-/// forwards to the picker and the health monitor; the `lb` service publishes it.
-using balancer_control_actor =
-    caf::typed_actor<caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>,
-                     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
-                     caf::reacts_to<caf::join_atom, caf::actor>,
-                     caf::reacts_to<caf::add_atom, protocols::backend_spec>,
-                     caf::reacts_to<caf::delete_atom, std::string>>;
+/// What a director, `lb`'s stdin or a remote `sim` may do with a running balancer: read its
+/// stats, switch its algorithm, follow its health transitions, and change its membership
+/// (add, remove, drain, ready, weight; each answers what it did or an error naming the
+/// backend). It forwards to the picker and the health monitor; the `lb` service publishes
+/// it.
+using balancer_control_actor = membership_actor::extend<
+    caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>,
+    caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
+    caf::reacts_to<caf::join_atom, caf::actor>>;
 
 /// Everything that configures a balancer.
 struct balancer_config {
@@ -39,6 +39,10 @@ struct balancer_config {
   session_config session;           ///< connect timeout, retries, idle timeouts, buffer sizes
   uint32_t max_conns = 4000;        ///< proxied connections at most; past it the backlog waits
   caf::timespan stats_interval{0};  ///< period of the stats table log; 0 = off
+  caf::timespan queue_timeout = std::chrono::seconds{5};   ///< wait for a full backend; 0 = none
+  caf::timespan drain_timeout = std::chrono::seconds{30};  ///< of a removed backend
+  caf::timespan slow_start{0};  ///< weight ramp after a backend comes UP; 0 = off
+  outlier_config outlier;       ///< passive health; `consecutive` 0 = off
   bool log = true;
 };
 

@@ -50,6 +50,10 @@ class broker_pump {
   /// twin, it aborts and finishes.
   void attach_backend(int fd);
 
+  /// Stops reading from the client until a backend is attached (a client waiting in a
+  /// backend's queue sends nothing anywhere yet).
+  void hold_client() { pause(client_); }
+
   /// Returns the handlers for the pump's system messages, to chain into the broker's
   /// behaviour.
   caf::message_handler handlers();

@@ -193,6 +193,11 @@ class listener : public caf::io::broker {
           delayed_send(this, sweep_, caf::tick_atom_v);
         },
         [this](caf::close_atom) { stop_accepting(); },
+        [this](caf::delete_atom, const std::string& backend) {
+          for (auto& kv : sessions_) {
+            send(kv.second, caf::delete_atom_v, backend);
+          }
+        },
         [this](caf::get_atom, stats_atom) { return static_cast<uint64_t>(sessions_.size()); },
         [this](caf::get_atom, sessions_atom) {
           std::vector<caf::actor> result;

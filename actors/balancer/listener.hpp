@@ -11,7 +11,9 @@
 // logs once, and retries when a session ends or after a short delay. While any idle
 // timeout is on, it sends every session a `tick_atom` each sweep period.
 //
-// In: `close_atom` (stop accepting, keep the sessions), stats requests (sessions alive),
+// In: `close_atom` (stop accepting, keep the sessions), `(delete_atom, backend id)` (the
+// picker, at a removed backend's drain timeout: passed to every session, and the sessions
+// of that backend close), stats requests (sessions alive),
 // the list of session actors (for inspection).
 // Out: `accepted_atom` to the picker, `tick_atom` to the sessions.
 
@@ -29,7 +31,7 @@ namespace l4sim::actors {
 
 /// The listener's interface.
 using listener_actor =
-    caf::typed_actor<caf::reacts_to<caf::close_atom>,
+    caf::typed_actor<caf::reacts_to<caf::close_atom>, caf::reacts_to<caf::delete_atom, std::string>,
                      caf::replies_to<caf::get_atom, stats_atom>::with<uint64_t>,
                      caf::replies_to<caf::get_atom, sessions_atom>::with<std::vector<caf::actor>>>;
 

@@ -1,7 +1,10 @@
 #include "actors/balancer/picker.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <caf/actor_system.hpp>
@@ -11,6 +14,7 @@
 
 #include "actors/balancer/balancing.hpp"
 #include "actors/io/system.hpp"
+#include "protocols/backend_list.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/units.hpp"
 
@@ -20,12 +24,31 @@ namespace {
 
 using protocols::l4_errc;
 
+/// A client waiting for a slot at a full backend.
+struct waiter {
+  uint64_t ticket = 0;
+  std::vector<std::string> exclude;
+  caf::typed_response_promise<protocols::backend_pick> rp;
+};
+
+/// What the picker keeps about a backend beside its stats row.
+struct backend_extra {
+  std::deque<waiter> queue;  // FIFO
+  bool removing = false;     // `delete`: dropped once drained
+  uint64_t generation = 0;   // bumped by ejections and removals: stale timers are ignored
+  std::optional<caf::actor_clock::time_point> up_since;  // slow start running since
+};
+
 struct picker_state {
   picker_config cfg;
   std::unique_ptr<balancing_policy> policy;
   protocols::balancer_stats stats;
   std::vector<candidate> scratch;
   std::vector<caf::actor> subscribers;  // told of every health transition
+  std::map<std::string, backend_extra> extra;
+  outlier_detector outliers;
+  session_closer_actor closer;
+  uint64_t next_ticket = 0;
 
   protocols::backend_row* find(const std::string& id) {
     for (auto& row : stats.backends) {
@@ -36,36 +59,232 @@ struct picker_state {
     return nullptr;
   }
 
-  caf::result<protocols::backend_pick> pick(const std::vector<std::string>& exclude) {
-    scratch.clear();
-    for (auto& row : stats.backends) {
-      bool excluded = std::find(exclude.begin(), exclude.end(), row.id) != exclude.end();
-      scratch.push_back({row.healthy && !excluded, row.active + row.pending, row.weight});
+  size_t index_of(const std::string& id) const {
+    for (size_t i = 0; i < stats.backends.size(); ++i) {
+      if (stats.backends[i].id == id) {
+        return i;
+      }
     }
-    auto chosen = policy->pick(scratch);
-    if (!chosen) {
-      return caf::make_error(l4_errc::no_healthy_backend);
-    }
-    auto& row = stats.backends[*chosen];
-    ++row.pending;
-    auto& be = cfg.backends[*chosen];
-    return protocols::backend_pick{be.id, be.address, be.port};
+    return stats.backends.size();
+  }
+
+  static bool usable(const protocols::backend_row& row) {
+    return row.healthy && !row.draining && !row.ejected;
+  }
+
+  static bool full(const protocols::backend_row& row) {
+    return row.max_conns != 0 && row.active + row.pending >= row.max_conns;
   }
 };
 
 using picker_self = picker_actor::stateful_pointer<picker_state>;
 
+/// The weight the policy sees: the configured one, scaled and ramped under slow start.
+uint32_t policy_weight(picker_self self, const protocols::backend_row& row) {
+  auto& st = self->state;
+  if (st.cfg.slow_start.count() == 0) {
+    return row.weight;
+  }
+  auto& x = st.extra[row.id];
+  if (!x.up_since) {
+    return slow_start_weight(row.weight, st.cfg.slow_start, st.cfg.slow_start);
+  }
+  auto since = self->clock().now() - *x.up_since;
+  if (since >= st.cfg.slow_start) {
+    x.up_since.reset();
+  }
+  return slow_start_weight(row.weight, since, st.cfg.slow_start);
+}
+
+/// Lets the policy choose among the usable, not excluded backends; `queueing` also
+/// offers full ones (and counts their queues as load).
+std::optional<size_t> choose(picker_self self, const std::vector<std::string>& exclude,
+                             bool queueing) {
+  auto& st = self->state;
+  st.scratch.clear();
+  for (auto& row : st.stats.backends) {
+    bool excluded = std::find(exclude.begin(), exclude.end(), row.id) != exclude.end();
+    bool eligible = picker_state::usable(row) && !excluded && (queueing || !picker_state::full(row));
+    st.scratch.push_back(
+        {eligible, row.active + row.pending + (queueing ? row.queued : 0), policy_weight(self, row)});
+  }
+  return st.policy->pick(st.scratch);
+}
+
+protocols::backend_pick take(picker_self self, size_t i) {
+  auto& st = self->state;
+  ++st.stats.backends[i].pending;
+  auto& be = st.cfg.backends[i];
+  return protocols::backend_pick{be.id, be.address, be.port};
+}
+
+/// Picks for a client: a backend with a free slot, or a place in a full one's queue.
+void dispatch(picker_self self, waiter w, const caf::actor& requester) {
+  auto& st = self->state;
+  if (auto chosen = choose(self, w.exclude, false)) {
+    w.rp.deliver(take(self, *chosen));
+    return;
+  }
+  std::optional<size_t> full;
+  if (st.cfg.queue_timeout.count() > 0) {
+    full = choose(self, w.exclude, true);
+  }
+  if (!full) {
+    w.rp.deliver(caf::make_error(l4_errc::no_healthy_backend));
+    return;
+  }
+  auto& row = st.stats.backends[*full];
+  ++row.queued;
+  if (w.ticket == 0) {
+    w.ticket = ++st.next_ticket;
+    self->delayed_send(self, st.cfg.queue_timeout, caf::timeout_atom_v, w.ticket);
+    if (requester) {
+      caf::anon_send(requester, queued_atom_v);
+    }
+  }
+  st.extra[row.id].queue.push_back(std::move(w));
+}
+
+/// Hands slots that opened at backend `i` to its queue, in order; a queue whose backend can
+/// no longer take anyone (down, draining, ejected) is dispatched again elsewhere.
+void serve_queue(picker_self self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.index_of(id);
+  if (i == st.stats.backends.size()) {
+    return;
+  }
+  auto& q = st.extra[id].queue;
+  if (!picker_state::usable(st.stats.backends[i])) {
+    auto moved = std::move(q);
+    q.clear();
+    st.stats.backends[i].queued = 0;
+    for (auto& w : moved) {
+      dispatch(self, std::move(w), caf::actor{});
+    }
+    return;
+  }
+  while (!q.empty() && !picker_state::full(st.stats.backends[i])) {
+    auto w = std::move(q.front());
+    q.pop_front();
+    --st.stats.backends[i].queued;
+    w.rp.deliver(take(self, i));
+  }
+}
+
+/// A backend became usable again (UP, ready, back from ejection, added): clients queued at
+/// full backends move to its free slots, oldest first.
+void offer_slots(picker_self self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.index_of(id);
+  if (i == st.stats.backends.size()) {
+    return;
+  }
+  while (picker_state::usable(st.stats.backends[i]) && !picker_state::full(st.stats.backends[i])) {
+    std::deque<waiter>* from = nullptr;
+    protocols::backend_row* from_row = nullptr;
+    for (auto& row : st.stats.backends) {
+      auto& q = st.extra[row.id].queue;
+      auto allowed = !q.empty() && std::find(q.front().exclude.begin(), q.front().exclude.end(),
+                                             id) == q.front().exclude.end();
+      if (allowed && (from == nullptr || q.front().ticket < from->front().ticket)) {
+        from = &q;
+        from_row = &row;
+      }
+    }
+    if (from == nullptr) {
+      return;
+    }
+    auto w = std::move(from->front());
+    from->pop_front();
+    --from_row->queued;
+    w.rp.deliver(take(self, i));
+  }
+}
+
+void log_event(picker_self self, const std::string& text) {
+  if (self->state.cfg.log) {
+    log_line("[picker] " + text);
+  }
+}
+
+void drop_backend(picker_self self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.index_of(id);
+  if (i == st.stats.backends.size()) {
+    return;
+  }
+  st.cfg.backends.erase(st.cfg.backends.begin() + static_cast<std::ptrdiff_t>(i));
+  st.stats.backends.erase(st.stats.backends.begin() + static_cast<std::ptrdiff_t>(i));
+  auto queue = std::move(st.extra[id].queue);
+  st.extra.erase(id);
+  st.outliers.remove(id);
+  log_event(self, fmt::format("backend {} removed", id));
+  for (auto& w : queue) {
+    dispatch(self, std::move(w), caf::actor{});
+  }
+}
+
+/// A connection of `id` ended or was released: its slot goes to the queue, and a removed
+/// backend whose last connection ended goes.
+void slot_freed(picker_self self, const std::string& id) {
+  auto* row = self->state.find(id);
+  if (row == nullptr) {
+    return;
+  }
+  auto& x = self->state.extra[id];
+  if (x.removing && row->active + row->pending == 0) {
+    drop_backend(self, id);
+    return;
+  }
+  serve_queue(self, id);
+}
+
+void connect_failed(picker_self self, const std::string& id) {
+  auto& st = self->state;
+  auto* row = st.find(id);
+  if (row == nullptr) {
+    return;
+  }
+  auto ejection = st.outliers.failed(id, st.stats.backends.size());
+  if (!ejection) {
+    return;
+  }
+  row->ejected = true;
+  row->ejections = st.outliers.ejections(id);
+  auto& x = st.extra[id];
+  ++x.generation;
+  log_event(self, fmt::format("backend {} ejected for {} (ejection {})", id,
+                              protocols::format_duration(*ejection), row->ejections));
+  self->delayed_send(self, *ejection, eject_atom_v, id, x.generation);
+  serve_queue(self, id);
+}
+
+protocols::backend_row make_row(const protocols::backend_spec& be) {
+  protocols::backend_row row;
+  row.id = be.id;
+  row.address = be.label;
+  row.weight = be.weight;
+  row.max_conns = be.max_conns;
+  row.healthy = !be.address.empty();  // an unresolved name is DOWN until it resolves
+  return row;
+}
+
+caf::error unknown_backend(picker_self self, const std::string& id) {
+  std::string known;
+  for (auto& row : self->state.stats.backends) {
+    known += (known.empty() ? "" : ", ") + row.id;
+  }
+  return caf::make_error(l4_errc::bad_config,
+                         fmt::format("unknown backend \"{}\" (known: {})", id, known));
+}
+
 picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
   auto& st = self->state;
   st.policy = make_policy(cfg.algorithm, cfg.seed);
   st.stats.algorithm = st.policy->name();
+  st.outliers = outlier_detector{cfg.outlier};
   for (auto& be : cfg.backends) {
-    protocols::backend_row row;
-    row.id = be.id;
-    row.address = be.label;
-    row.weight = be.weight;
-    row.healthy = !be.address.empty();  // an unresolved name is DOWN until it resolves
-    st.stats.backends.push_back(row);
+    st.stats.backends.push_back(make_row(be));
   }
   st.cfg = std::move(cfg);
   self->set_down_handler([self](const caf::down_msg& msg) {
@@ -75,25 +294,38 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
                subs.end());
   });
   return {
-      [self](pick_atom, const std::vector<std::string>& exclude) {
-        return self->state.pick(exclude);
+      [self](pick_atom, const std::vector<std::string>& exclude)
+          -> caf::result<protocols::backend_pick> {
+        auto rp = self->make_response_promise<protocols::backend_pick>();
+        dispatch(self, waiter{0, exclude, rp},
+                 caf::actor_cast<caf::actor>(self->current_sender()));
+        return rp;
       },
       [self](opened_atom, const std::string& id) {
         if (auto* row = self->state.find(id)) {
           --row->pending;
           ++row->active;
           ++row->total;
+          self->state.outliers.succeeded(id);
         }
       },
       [self](failed_atom, const std::string& id) {
         if (auto* row = self->state.find(id)) {
           --row->pending;
           ++row->failures;
+          connect_failed(self, id);
+          slot_freed(self, id);
+        }
+      },
+      [self](retry_atom, const std::string& id) {
+        if (auto* row = self->state.find(id)) {
+          ++row->retries;
         }
       },
       [self](caf::close_atom, const std::string& id) {
         if (auto* row = self->state.find(id)) {
           --row->pending;
+          slot_freed(self, id);
         }
       },
       [self](const protocols::session_finished& msg) {
@@ -105,13 +337,20 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
           --row->active;
           row->bytes_in += msg.bytes_in;
           row->bytes_out += msg.bytes_out;
+          slot_freed(self, msg.backend_id);
         }
       },
       [self](const protocols::backend_health_changed& msg) {
-        if (auto* row = self->state.find(msg.backend_id)) {
+        auto& st = self->state;
+        if (auto* row = st.find(msg.backend_id)) {
+          if (msg.healthy && !row->healthy && st.cfg.slow_start.count() > 0) {
+            st.extra[row->id].up_since = self->clock().now();
+          }
           row->healthy = msg.healthy;
+          serve_queue(self, msg.backend_id);
+          offer_slots(self, msg.backend_id);
         }
-        for (auto& sub : self->state.subscribers) {
+        for (auto& sub : st.subscribers) {
           caf::anon_send(sub, msg);
         }
       },
@@ -119,19 +358,27 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         self->monitor(subscriber);
         self->state.subscribers.push_back(std::move(subscriber));
       },
+      [self](caf::join_atom, session_closer_actor closer) {
+        self->state.closer = std::move(closer);
+      },
       [self](accepted_atom) { ++self->state.stats.accepted; },
-      [self](caf::add_atom, const protocols::backend_spec& be) {
+      [self](caf::add_atom,
+             const protocols::backend_spec& be) -> caf::result<std::string> {
         auto& st = self->state;
         if (st.find(be.id) != nullptr) {
-          return;
+          return caf::make_error(l4_errc::bad_config,
+                                 fmt::format("backend \"{}\" already exists", be.id));
         }
         st.cfg.backends.push_back(be);
-        protocols::backend_row row;
-        row.id = be.id;
-        row.address = be.label;
-        row.weight = be.weight;
-        row.healthy = !be.address.empty();
-        st.stats.backends.push_back(row);
+        st.stats.backends.push_back(make_row(be));
+        if (st.cfg.slow_start.count() > 0) {
+          st.extra[be.id].up_since = self->clock().now();
+        }
+        auto text = fmt::format("backend {} added ({} weight={}{})", be.id, be.label, be.weight,
+                                be.max_conns == 0 ? "" : fmt::format(" maxconn={}", be.max_conns));
+        log_event(self, text);
+        offer_slots(self, be.id);
+        return text;
       },
       [self](caf::put_atom, const protocols::backend_spec& be) {
         // A name re-resolved to another address: new picks go there, open sessions stay.
@@ -141,16 +388,114 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
           }
         }
       },
-      [self](caf::delete_atom, const std::string& id) {
-        // Open sessions keep their backend; it only stops being picked.
+      [self](caf::delete_atom, const std::string& id) -> caf::result<std::string> {
+        // Open sessions keep their backend until they end or the drain timeout.
         auto& st = self->state;
-        for (size_t i = 0; i < st.cfg.backends.size(); ++i) {
-          if (st.cfg.backends[i].id == id) {
-            st.cfg.backends.erase(st.cfg.backends.begin() + static_cast<std::ptrdiff_t>(i));
-            st.stats.backends.erase(st.stats.backends.begin() + static_cast<std::ptrdiff_t>(i));
-            return;
-          }
+        auto* row = st.find(id);
+        if (row == nullptr) {
+          return unknown_backend(self, id);
         }
+        auto& x = st.extra[id];
+        row->draining = true;
+        x.removing = true;
+        ++x.generation;
+        auto open = row->active + row->pending;
+        if (open == 0) {
+          drop_backend(self, id);
+          return fmt::format("backend {} removed", id);
+        }
+        self->delayed_send(self, st.cfg.drain_timeout, drain_atom_v, id, x.generation);
+        serve_queue(self, id);
+        auto text = fmt::format("backend {} draining: removed when its {} connection(s) end or in {}",
+                                id, open, protocols::format_duration(st.cfg.drain_timeout));
+        log_event(self, text);
+        return text;
+      },
+      [self](drain_atom, const std::string& id, uint64_t generation) {
+        auto& st = self->state;
+        auto* row = st.find(id);
+        if (row == nullptr || !st.extra[id].removing || st.extra[id].generation != generation) {
+          return;
+        }
+        log_event(self, fmt::format("backend {} drain timeout: closing its {} connection(s)", id,
+                                    row->active + row->pending));
+        if (st.closer) {
+          self->send(st.closer, caf::delete_atom_v, id);
+        }
+        drop_backend(self, id);
+      },
+      [self](drain_atom, const std::string& id) -> caf::result<std::string> {
+        auto* row = self->state.find(id);
+        if (row == nullptr) {
+          return unknown_backend(self, id);
+        }
+        row->draining = true;
+        serve_queue(self, id);
+        auto text = fmt::format("backend {} draining: no new connections, {} open", id,
+                                row->active + row->pending);
+        log_event(self, text);
+        return text;
+      },
+      [self](ready_atom, const std::string& id) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto* row = st.find(id);
+        if (row == nullptr) {
+          return unknown_backend(self, id);
+        }
+        if (st.extra[id].removing) {
+          return caf::make_error(l4_errc::bad_config,
+                                 fmt::format("backend \"{}\" is being removed", id));
+        }
+        row->draining = false;
+        auto text = fmt::format("backend {} ready", id);
+        log_event(self, text);
+        offer_slots(self, id);
+        return text;
+      },
+      [self](weight_atom, const std::string& id, uint32_t weight) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto* row = st.find(id);
+        if (row == nullptr) {
+          return unknown_backend(self, id);
+        }
+        if (weight == 0 || weight > protocols::max_backend_weight) {
+          return caf::make_error(l4_errc::bad_config,
+                                 fmt::format("backend \"{}\": weight {} is not in 1..{}", id,
+                                             weight, protocols::max_backend_weight));
+        }
+        auto text = fmt::format("backend {} weight {} -> {}", id, row->weight, weight);
+        row->weight = weight;
+        st.cfg.backends[st.index_of(id)].weight = weight;
+        log_event(self, text);
+        return text;
+      },
+      [self](caf::timeout_atom, uint64_t ticket) {
+        auto& st = self->state;
+        for (auto& row : st.stats.backends) {
+          auto& q = st.extra[row.id].queue;
+          auto i = std::find_if(q.begin(), q.end(), [&](const waiter& w) { return w.ticket == ticket; });
+          if (i == q.end()) {
+            continue;
+          }
+          i->rp.deliver(caf::make_error(l4_errc::queue_timeout));
+          q.erase(i);
+          --row.queued;
+          ++row.queue_timeouts;
+          return;
+        }
+      },
+      [self](eject_atom, const std::string& id, uint64_t generation) {
+        auto& st = self->state;
+        auto* row = st.find(id);
+        if (row == nullptr || st.extra[id].generation != generation || !st.outliers.restore(id)) {
+          return;
+        }
+        row->ejected = false;
+        if (st.cfg.slow_start.count() > 0) {
+          st.extra[id].up_since = self->clock().now();
+        }
+        log_event(self, fmt::format("backend {} back from ejection", id));
+        offer_slots(self, id);
       },
       [self](caf::put_atom, algo_atom, const std::string& name) -> caf::result<std::string> {
         auto& st = self->state;
@@ -192,14 +537,16 @@ std::string format_stats_table(const std::string& title, const protocols::balanc
   }
   std::string out = fmt::format("{} algorithm={} accepted={} no_backend={}\n", title, st.algorithm,
                                 st.accepted, st.no_backend);
-  out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8}\n", "backend",
-                     id_width, "address", address_width, "state", "active", "total", "bytes_in",
-                     "bytes_out", "failures");
+  out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
+                     "backend", id_width, "address", address_width, "state", "active", "total",
+                     "bytes_in", "bytes_out", "failures", "queued", "q_tmout", "retries");
   for (auto& row : st.backends) {
-    out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8}\n", row.id,
-                       id_width, row.address, address_width, row.healthy ? "UP" : "DOWN",
-                       row.active, row.total, protocols::format_bytes(row.bytes_in),
-                       protocols::format_bytes(row.bytes_out), row.failures);
+    // Why a backend takes nothing new comes first: DOWN, then ejected, then draining.
+    auto state = !row.healthy ? "DOWN" : row.ejected ? "EJECT" : row.draining ? "DRAIN" : "UP";
+    out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
+                       row.id, id_width, row.address, address_width, state, row.active, row.total,
+                       protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out),
+                       row.failures, row.queued, row.queue_timeouts, row.retries);
   }
   out.pop_back();
   return out;

@@ -1,6 +1,7 @@
 #include "actors/balancer/session.hpp"
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,10 @@ namespace {
 class session : public caf::io::broker {
  public:
   session(caf::actor_config& acfg, caf::io::connection_handle client, session_deps deps)
-      : caf::io::broker(acfg), client_(client), deps_(std::move(deps)) {}
+      : caf::io::broker(acfg),
+        client_(client),
+        deps_(std::move(deps)),
+        rng_(deps_.cfg.seed ^ static_cast<uint64_t>(client.id())) {}
 
   caf::behavior make_behavior() override {
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
@@ -29,6 +33,15 @@ class session : public caf::io::broker {
     caf::message_handler own{
         [this](caf::get_atom, stats_atom) { return pump_->buffered(); },
         [this](caf::tick_atom) { check_idle(); },
+        // The picker queued this client for a full backend: read nothing until a slot opens.
+        [this](queued_atom) { pump_->hold_client(); },
+        [this](retry_atom) { retry(); },
+        [this](caf::delete_atom, const std::string& id) {
+          if (id == backend_id_ && !pump_->finished()) {
+            pump_->abort();
+            maybe_quit();
+          }
+        },
     };
     return own.or_else(pump_->handlers());
   }
@@ -55,7 +68,9 @@ class session : public caf::io::broker {
 
   void request_pick() {
     busy_ = true;
-    request(deps_.picker, std::chrono::seconds{10}, pick_atom_v, tried_)
+    // The picker answers within the queue timeout; the margin only guards against a dead
+    // picker.
+    request(deps_.picker, deps_.cfg.queue_timeout + std::chrono::seconds{10}, pick_atom_v, tried_)
         .then(
             [this](const protocols::backend_pick& pick) {
               busy_ = false;
@@ -107,11 +122,34 @@ class session : public caf::io::broker {
               if (pump_->finished()) {
                 maybe_quit();
               } else if (tried_.size() <= deps_.cfg.retries) {
-                request_pick();
+                send(deps_.picker, retry_atom_v, id);
+                schedule_retry();
               } else {
                 give_up();
               }
             });
+  }
+
+  /// Waits the backoff of this retry, then picks again (busy meanwhile, so that a client
+  /// leaving does not end the session before the wait is over).
+  void schedule_retry() {
+    busy_ = true;
+    std::uniform_real_distribution<double> u{0, 1};
+    auto wait = deps_.cfg.backoff.delay(static_cast<uint32_t>(tried_.size() - 1), u(rng_));
+    if (wait.count() <= 0) {
+      retry();
+      return;
+    }
+    delayed_send(this, wait, retry_atom_v);
+  }
+
+  void retry() {
+    busy_ = false;
+    if (pump_->finished()) {
+      maybe_quit();
+      return;
+    }
+    request_pick();
   }
 
   /// No backend could be had: close the client at once.
@@ -145,6 +183,7 @@ class session : public caf::io::broker {
   std::string backend_id_;
   bool busy_ = false;
   bool gave_up_ = false;
+  std::minstd_rand rng_;  // the backoff's jitter
 };
 
 }  // namespace

@@ -3,7 +3,9 @@
 // The session: one actor per proxied connection. It owns the client's scribe (moved in by
 // the listener), asks the picker for a backend, has the dialer connect, hands the socket
 // to its byte pump (actors/broker_pump.hpp) and, when a connect fails, retries another
-// backend up to `retries` times before closing the client. A connect that fails for a
+// backend up to `retries` times, each after an exponential backoff with jitter
+// (actors/balancer/retry_backoff.hpp), before closing the client. While the picker keeps it
+// queued for a full backend (`queued_atom`) it reads nothing from its client. A connect that fails for a
 // local reason (`local_failure`: no fds, buffers or ports here) is not the backend's fault:
 // the pick is released, no failure is counted and the client is closed. On every
 // `tick_atom` (the listener's sweep) it checks its idle timeouts (actors/balancer/idle_policy.hpp)
@@ -12,8 +14,10 @@
 //
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
-// empty backend id when no backend could be had). `(get_atom, stats_atom)` answers the
-// bytes it buffers now. The listener links it.
+// empty backend id when no backend could be had), `retry` (a failed connect is retried).
+// `(get_atom, stats_atom)` answers the bytes it buffers now; `(delete_atom, id)` (the
+// listener, at a removed backend's drain timeout) closes it if its backend is `id`. The
+// listener links it.
 
 #include <cstdint>
 
@@ -23,6 +27,7 @@
 
 #include "actors/balancer/broker_pump.hpp"
 #include "actors/balancer/picker.hpp"
+#include "actors/balancer/retry_backoff.hpp"
 #include "actors/io/dialer.hpp"
 
 namespace l4sim::actors {
@@ -31,6 +36,9 @@ namespace l4sim::actors {
 struct session_config {
   caf::timespan connect_timeout = std::chrono::milliseconds{1000};
   uint32_t retries = 2;  ///< further backends to try after a failed connect
+  retry_backoff backoff{std::chrono::milliseconds{25}, std::chrono::milliseconds{250}};
+  uint64_t seed = 1;     ///< seeds the backoff jitter (with the client's socket)
+  caf::timespan queue_timeout = std::chrono::seconds{5};  ///< the picker's; bounds a pick
   session_timeouts timeouts;
   pump_config pump;
 };

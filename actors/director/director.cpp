@@ -1,5 +1,7 @@
 #include "actors/director/director.hpp"
 
+#include <map>
+
 #include <fmt/format.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -12,6 +14,7 @@
 #include "actors/director/outcomes.hpp"
 #include "actors/director/stats_collector.hpp"
 #include "actors/io/system.hpp"
+#include "protocols/errors.hpp"
 #include "protocols/scenario/expectations.hpp"
 
 namespace l4sim::actors {
@@ -69,16 +72,27 @@ void note(director_actor* self, std::string text) {
 /// The thread that kills and restarts backends through the stage's hook: starting a
 /// process and connecting to it blocks, and a process must be forked from a thread that
 /// lives for the whole run (PR_SET_PDEATHSIG follows the forking thread).
-caf::behavior process_worker(
-    caf::event_based_actor*,
-    std::function<caf::expected<backend_actor>(const std::string&, bool)> hook) {
+caf::behavior process_worker(caf::event_based_actor*, stage on,
+                             std::map<std::string, planned_backend> added) {
   return {
-      [hook](caf::get_atom, const std::string& id, bool restart) -> caf::result<backend_actor> {
-        auto result = hook(id, restart);
+      [on](caf::get_atom, const std::string& id, bool restart) -> caf::result<backend_actor> {
+        auto result = on.process_hook(id, restart);
         if (!result) {
           return result.error();
         }
         return *result;
+      },
+      [on, added](caf::add_atom,
+                  const std::string& id) -> caf::result<backend_actor, uint16_t> {
+        auto planned = added.find(id);
+        if (!on.add_hook || planned == added.end()) {
+          return caf::make_error(protocols::l4_errc::bad_config, "no way to start " + id);
+        }
+        auto result = on.add_hook(planned->second);
+        if (!result) {
+          return result.error();
+        }
+        return {result->first, result->second};
       },
   };
 }
@@ -98,6 +112,20 @@ void run_process_hook(director_actor* self, const std::string& id, bool restart)
           });
 }
 
+/// A backend added by the timeline listens on `port`: sample it and give it to the balancer.
+void join_backend(director_actor* self, const planned_backend& planned, backend_actor b,
+                  uint16_t port, const std::string& text) {
+  auto& st = self->state;
+  st.backends.push_back({planned.id, b});
+  self->send(st.collector, caf::put_atom_v, planned.id, std::move(b));
+  self->request(st.lb, std::chrono::seconds{5}, caf::add_atom_v,
+                st.cfg.plan.balancer_entry(planned, port))
+      .then([](const std::string&) {},
+            [self, text](const caf::error& err) {
+              note(self, fmt::format("{} failed: {}", text, describe(err)));
+            });
+}
+
 void fire(director_actor* self, const protocols::timeline_event& ev) {
   auto& st = self->state;
   auto& plan = st.cfg.plan;
@@ -105,16 +133,25 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
   note(self, text);
   if (ev.kind == event_kind::add_backend) {
     auto planned = plan.plan_backend(ev.new_backend);
+    if (st.cfg.on.add_hook) {
+      // A service process: starting it blocks, so the worker thread does it.
+      self->request(st.worker, std::chrono::seconds{30}, caf::add_atom_v, planned.id)
+          .then(
+              [self, planned, text](backend_actor b, uint16_t port) {
+                join_backend(self, planned, std::move(b), port, text);
+              },
+              [self, text](const caf::error& err) {
+                note(self, fmt::format("{} failed: {}", text, describe(err)));
+              });
+      return;
+    }
     auto b = spawn_backend(self->system(), planned.cfg);
     if (!b) {
       note(self, fmt::format("add_backend {} failed: {}", planned.id, describe(b.error())));
       return;
     }
-    st.backends.push_back({planned.id, b->actor});
     st.owned->push_back(caf::actor_cast<caf::actor>(b->actor));
-    self->send(st.collector, caf::put_atom_v, planned.id, b->actor);
-    auto be = plan.balancer_entry(planned, b->port);
-    self->send(st.lb, caf::add_atom_v, be);
+    join_backend(self, planned, b->actor, b->port, text);
     return;
   }
   if (ev.kind == event_kind::set_algorithm) {
@@ -129,6 +166,23 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
   }
   if (ev.kind == event_kind::set_mix) {
     self->send(st.spawner, caf::put_atom_v, mix_atom_v, client_mix_for(ev.mix_value));
+    return;
+  }
+  if (ev.kind == event_kind::set_weight || ev.kind == event_kind::drain ||
+      ev.kind == event_kind::ready) {
+    auto on_error = [self, text](const caf::error& err) {
+      note(self, fmt::format("{} failed: {}", text, describe(err)));
+    };
+    auto id = ev.backend;
+    auto deadline = std::chrono::seconds{5};
+    if (ev.kind == event_kind::set_weight) {
+      self->request(st.lb, deadline, weight_atom_v, id, static_cast<uint32_t>(ev.number_value))
+          .then([](const std::string&) {}, on_error);
+    } else if (ev.kind == event_kind::drain) {
+      self->request(st.lb, deadline, drain_atom_v, id).then([](const std::string&) {}, on_error);
+    } else {
+      self->request(st.lb, deadline, ready_atom_v, id).then([](const std::string&) {}, on_error);
+    }
     return;
   }
   auto* b = st.find(ev.backend);
@@ -169,9 +223,14 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
       self->send(actor, caf::put_atom_v, chaos_atom_v, static_cast<uint32_t>(ev.number_value));
       break;
     case event_kind::remove_backend:
-      self->send(st.lb, caf::delete_atom_v, b->id);
-      self->send(st.collector, caf::delete_atom_v, b->id);
-      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      // The balancer drains it: open connections finish (or close at its drain timeout).
+      // The server itself keeps running until the end of the run, as a server taken out of
+      // rotation would.
+      self->request(st.lb, std::chrono::seconds{5}, caf::delete_atom_v, b->id)
+          .then([](const std::string&) {},
+                [self, text](const caf::error& err) {
+                  note(self, fmt::format("{} failed: {}", text, describe(err)));
+                });
       st.backends.erase(st.backends.begin() + (b - st.backends.data()));
       break;
     default:
@@ -238,7 +297,13 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
   st.spawner = st.cfg.on.clients;
   *st.owned = st.cfg.on.owned;
   if (st.cfg.on.process_hook) {
-    st.worker = self->spawn<caf::detached>(process_worker, st.cfg.on.process_hook);
+    std::map<std::string, planned_backend> added;
+    for (auto& ev : st.cfg.plan.scn.timeline) {
+      if (ev.kind == event_kind::add_backend) {
+        added[ev.new_backend.id] = st.cfg.plan.plan_backend(ev.new_backend);
+      }
+    }
+    st.worker = self->spawn<caf::detached>(process_worker, st.cfg.on, std::move(added));
     st.owned->push_back(st.worker);
   }
   st.clock = &self->clock();

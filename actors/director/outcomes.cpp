@@ -60,6 +60,12 @@ std::string describe_event(const protocols::timeline_event& ev) {
       return "add_backend " + ev.new_backend.id;
     case event_kind::remove_backend:
       return "remove_backend " + ev.backend;
+    case event_kind::set_weight:
+      return fmt::format("set_weight {} {}", ev.backend, ev.number_value);
+    case event_kind::drain:
+      return "drain " + ev.backend;
+    case event_kind::ready:
+      return "ready " + ev.backend;
   }
   return "?";
 }

@@ -148,6 +148,11 @@ caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_opt
   lb.session.timeouts = {real(s, b.client_timeout), real(s, b.server_timeout),
                          real(s, b.tunnel_timeout), real(s, b.client_fin_timeout)};
   lb.max_conns = b.max_conns;
+  lb.session.backoff = {real(s, b.retry_backoff_base), real(s, b.retry_backoff_cap)};
+  lb.queue_timeout = real(s, b.queue_timeout);
+  lb.drain_timeout = real(s, b.drain_timeout);
+  lb.slow_start = real(s, b.slow_start);
+  lb.outlier = {b.outlier_consecutive, real(s, b.outlier_base_ejection), b.outlier_max_percent};
   lb.log = opts.verbose;
   auto& cl = plan.clients;
   cl.rate = s.real_rate(plan.scn.clients.rate);

@@ -15,6 +15,7 @@
 #include "actors/backend/backend_server.hpp"
 #include "actors/balancer/balancer.hpp"
 #include "actors/clients/spawner.hpp"
+#include "actors/director/run_plan.hpp"
 
 namespace l4sim::actors {
 
@@ -30,6 +31,11 @@ struct stage {
   /// e.g. SIGKILL and a new process; returns the new control handle after a restart. Runs
   /// on a thread of its own, so it may block. Unset: kill/restart are control messages.
   std::function<caf::expected<backend_actor>(const std::string& id, bool restart)> process_hook;
+  /// Starts a backend that a timeline event adds by other means than in this process, e.g.
+  /// a new service process; returns its control handle and port. Runs on the same thread
+  /// as `process_hook`, which must be set too. Unset: the director spawns it in-process.
+  std::function<caf::expected<std::pair<backend_actor, uint16_t>>(const planned_backend& b)>
+      add_hook;
 };
 
 }  // namespace l4sim::actors

@@ -54,6 +54,13 @@ void sample(collector_self self, std::function<void(stats_frame)> done) {
               s.active[row.id] = row.active;
               s.healthy[row.id] = row.healthy;
               s.bytes[row.id] = row.bytes_in + row.bytes_out;
+              s.queued[row.id] = row.queued;
+              s.queue_timeouts[row.id] = row.queue_timeouts;
+              s.retries[row.id] = row.retries;
+              s.failures[row.id] = row.failures;
+              s.ejections[row.id] = row.ejections;
+              s.ejected[row.id] = row.ejected;
+              s.draining[row.id] = row.draining;
             }
             p->settle();
           },

@@ -15,6 +15,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// Reads `base,cap` durations (a bare number counts in ms); cap at least base.
+actors::retry_backoff read_backoff(const env_cli& cli, const std::string& env) {
+  auto text = cli.text(env);
+  auto comma = text.find(',');
+  auto base = protocols::parse_duration(text.substr(0, comma), 1ms);
+  auto cap = comma == std::string::npos
+                 ? std::optional<protocols::duration>{}
+                 : protocols::parse_duration(std::string_view{text}.substr(comma + 1), 1ms);
+  if (!base || !cap) {
+    cli.fail(env, fmt::format("\"{}\" is not base,cap (two durations, e.g. 50ms,1s)", text));
+  }
+  if (*cap < *base) {
+    cli.fail(env, fmt::format("\"{}\": the cap is below the base", text));
+  }
+  return {*base, *cap};
+}
+
 /// A listen address that does not resolve is the variable's fault: say which.
 void check_host(const env_cli& cli, const std::string& env) {
   if (auto address = actors::resolve_host(cli.text(env)); !address) {
@@ -71,6 +88,24 @@ void declare_lb_options(env_cli& cli) {
   cli.option("--connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", "backend connect timeout, ms",
              "1000");
   cli.option("--retries", "LB_RETRIES", "other backends to try after a failed connect", "2");
+  cli.option("--retry-backoff", "LB_RETRY_BACKOFF",
+             "base,cap of the exponential backoff with jitter before each retry, ms unless a "
+             "unit is given (0,0 = retry at once)",
+             "25ms,250ms");
+  cli.option("--queue-timeout", "LB_QUEUE_TIMEOUT",
+             "how long a client waits for a slot when every backend is at its maxconn, s "
+             "(0 = no queue: closed at once)",
+             "5");
+  cli.option("--drain-timeout", "LB_DRAIN_TIMEOUT",
+             "a removed backend's open connections are closed after this long, s", "30");
+  cli.option("--slow-start", "LB_SLOW_START",
+             "a backend that comes UP ramps its weight over this window, s (0 = off)", "0");
+  cli.option("--outlier-consecutive", "LB_OUTLIER_CONSECUTIVE",
+             "connect failures in a row that eject a backend (0 = no outlier ejection)", "0");
+  cli.option("--outlier-base-ejection", "LB_OUTLIER_BASE_EJECTION",
+             "an ejection lasts this times the backend's ejection count, s", "30");
+  cli.option("--outlier-max-percent", "LB_OUTLIER_MAX_PERCENT",
+             "share of backends ejected at once at most, % (at least one may be)", "10");
   cli.option("--client-timeout", "LB_CLIENT_TIMEOUT",
              "close a session whose client is idle this long, s (0 = never)", "30");
   cli.option("--server-timeout", "LB_SERVER_TIMEOUT",
@@ -115,6 +150,16 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
     cli.fail("LB_CONNECT_TIMEOUT_MS", "must be above 0 (a connect needs time)");
   }
   cfg.session.retries = static_cast<uint32_t>(cli.number("LB_RETRIES", 100));
+  cfg.session.backoff = read_backoff(cli, "LB_RETRY_BACKOFF");
+  cfg.queue_timeout = cli.duration("LB_QUEUE_TIMEOUT", 1s);
+  cfg.drain_timeout = cli.duration("LB_DRAIN_TIMEOUT", 1s);
+  cfg.slow_start = cli.duration("LB_SLOW_START", 1s);
+  cfg.outlier.consecutive = static_cast<uint32_t>(cli.number("LB_OUTLIER_CONSECUTIVE", 1000));
+  cfg.outlier.base_ejection = cli.duration("LB_OUTLIER_BASE_EJECTION", 1s);
+  if (cfg.outlier.base_ejection.count() == 0) {
+    cli.fail("LB_OUTLIER_BASE_EJECTION", "must be above 0");
+  }
+  cfg.outlier.max_percent = static_cast<uint32_t>(cli.number("LB_OUTLIER_MAX_PERCENT", 100));
   cfg.session.timeouts.client = cli.duration("LB_CLIENT_TIMEOUT", 1s);
   cfg.session.timeouts.server = cli.duration("LB_SERVER_TIMEOUT", 1s);
   cfg.session.timeouts.tunnel = cli.duration("LB_TUNNEL_TIMEOUT", 1s);

@@ -1,5 +1,6 @@
 // `lb`: the L4 balancer as a process, configured like the original tool. While it runs,
-// `algo NAME`, `stats` and `quit` on stdin act at once.
+// commands on stdin act at once (protocols/lb_command.hpp): `add`, `rm`, `drain`, `ready`,
+// `weight`, `algo`, `stats`, `quit`.
 
 #include <poll.h>
 #include <unistd.h>
@@ -23,11 +24,77 @@
 #include "apps/common/runtime.hpp"
 #include "apps/common/service_config.hpp"
 #include "apps/common/signals.hpp"
+#include "protocols/lb_command.hpp"
+#include "protocols/text_escape.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
 
 namespace {
+
+/// Runs one command line against the balancer's control actor and logs the answer: what
+/// it did, or an error line naming the entry (nothing else changes on an error).
+void run_command(caf::scoped_actor& self, const actors::balancer_handle& lb,
+                 const std::string& line) {
+  using protocols::lb_verb;
+  std::string why;
+  auto cmd = protocols::parse_lb_command(line, why);
+  if (!cmd) {
+    actors::log_line("error: " + protocols::escape_control(why));
+    return;
+  }
+  auto answer = [&](const std::string& what, auto&& req) {
+    // What changed is logged by the picker; only errors are this loop's to print. Names come
+    // from the command line: escaped before they reach the terminal.
+    req.receive([](const std::string&) {},
+                [&](const caf::error& err) {
+                  actors::log_line(protocols::escape_control(
+                      fmt::format("error: {}: {}", what, actors::describe(err))));
+                });
+  };
+  auto& c = lb.control;
+  switch (cmd->verb) {
+    case lb_verb::quit:
+      ::kill(::getpid(), SIGTERM);
+      return;
+    case lb_verb::stats:
+      self->request(c, 5s, caf::get_atom_v, stats_atom_v)
+          .receive(
+              [&](const protocols::balancer_stats& st) {
+                actors::log_line(actors::format_stats_table("[" + lb.id + "]", st));
+              },
+              [](const caf::error& err) { actors::log_line("error: stats: " + actors::describe(err)); });
+      return;
+    case lb_verb::algo:
+      answer("algo " + cmd->name, self->request(c, 5s, caf::put_atom_v, algo_atom_v, cmd->name));
+      return;
+    case lb_verb::add: {
+      auto& e = cmd->entry;
+      auto address = actors::resolve_host(e.where.host);
+      if (!address) {
+        actors::log_line(fmt::format("[{}] backend {}: {}; DOWN until it resolves", lb.id, e.name,
+                                     actors::describe(address.error())));
+      }
+      protocols::backend_spec spec{e.name,   protocols::to_string(e.where),
+                                   address ? *address : std::string{}, e.where.port, e.weight,
+                                   e.where.host};
+      answer("add " + e.name, self->request(c, 5s, caf::add_atom_v, spec));
+      return;
+    }
+    case lb_verb::rm:
+      answer("rm " + cmd->name, self->request(c, 5s, caf::delete_atom_v, cmd->name));
+      return;
+    case lb_verb::drain:
+      answer("drain " + cmd->name, self->request(c, 5s, drain_atom_v, cmd->name));
+      return;
+    case lb_verb::ready:
+      answer("ready " + cmd->name, self->request(c, 5s, ready_atom_v, cmd->name));
+      return;
+    case lb_verb::weight:
+      answer("weight " + cmd->name, self->request(c, 5s, weight_atom_v, cmd->name, cmd->weight));
+      return;
+  }
+}
 
 /// Reads commands from stdin until `stop` is set or stdin ends.
 void command_loop(caf::actor_system& sys, const actors::balancer_handle& lb,
@@ -51,26 +118,17 @@ void command_loop(caf::actor_system& sys, const actors::balancer_handle& lb,
       if (!line.empty() && line.back() == '\r') {
         line.pop_back();
       }
+      if (line.find_first_not_of(" \t") == std::string::npos) {
+        continue;
+      }
+      run_command(self, lb, line);
       if (line == "quit") {
-        ::kill(::getpid(), SIGTERM);
         return;
       }
-      if (line == "stats") {
-        self->request(lb.picker, 5s, caf::get_atom_v, stats_atom_v)
-            .receive(
-                [&](const protocols::balancer_stats& st) {
-                  actors::log_line(actors::format_stats_table("[" + lb.id + "]", st));
-                },
-                [](const caf::error& err) { actors::log_line("stats: " + actors::describe(err)); });
-      } else if (line.rfind("algo ", 0) == 0) {
-        self->request(lb.picker, 5s, caf::put_atom_v, algo_atom_v, line.substr(5))
-            .receive(
-                [](const std::string&) {},
-                [](const caf::error& err) { actors::log_line("algo: " + actors::describe(err)); });
-      } else if (!line.empty()) {
-        actors::log_line(
-            fmt::format("unknown command \"{}\" (algo rr|lc|rand, stats, quit)", line));
-      }
+    }
+    if (pending.size() > 4096) {
+      actors::log_line("error: command line longer than 4096 bytes, dropped");
+      pending.clear();
     }
   }
 }

@@ -53,16 +53,25 @@ void live_view::on_frame(const actors::stats_frame& f) {
     last_second_ = second;
     std::string line = stamp(f.sample.at);
     for (auto& [id, total] : f.sample.total) {
-      auto healthy = f.sample.healthy.count(id) ? f.sample.healthy.at(id) : true;
-      line +=
-          fmt::format(" {} {} a={} t={} |", protocols::escape_control(id), healthy ? "UP" : "DOWN",
-                      f.sample.active.count(id) ? f.sample.active.at(id) : 0, total);
+      auto queued = f.sample.queued.count(id) ? f.sample.queued.at(id) : 0;
+      line += fmt::format(" {} {} a={} t={}{} |", protocols::escape_control(id),
+                          state_of(f.sample, id), f.sample.active.count(id) ? f.sample.active.at(id) : 0,
+                          total, queued > 0 ? fmt::format(" q={}", queued) : "");
     }
     line += fmt::format(" clients started={} active={} failed={}", f.sample.clients_started,
                         f.sample.clients_active, f.sample.clients_failed);
     fmt::print("{}\n", line);
   }
   std::fflush(stdout);
+}
+
+const char* live_view::state_of(const protocols::run_record::sample& s, const std::string& id) {
+  auto flag = [&](const std::map<std::string, bool>& m, bool otherwise) {
+    auto i = m.find(id);
+    return i == m.end() ? otherwise : i->second;
+  };
+  // Why a backend takes nothing new comes first: DOWN, then ejected, then draining.
+  return !flag(s.healthy, true) ? "DOWN" : flag(s.ejected, false) ? "EJECT" : flag(s.draining, false) ? "DRAIN" : "UP";
 }
 
 void live_view::close() {
@@ -81,17 +90,17 @@ std::string live_view::block(const actors::stats_frame& f) const {
   for (auto& [id, total] : s.total) {
     width = std::max(width, id.size());
   }
-  out += fmt::format("  {:<{}}  {:<5} {:>7} {:>8} {:>9} {:>10}\n", "backend", width, "state",
-                     "active", "total", "refused", "bytes");
+  out += fmt::format("  {:<{}}  {:<5} {:>7} {:>8} {:>9} {:>10} {:>7} {:>8}\n", "backend", width,
+                     "state", "active", "total", "refused", "bytes", "queued", "retries");
   for (auto& [id, total] : s.total) {
     auto get = [&](const std::map<std::string, uint64_t>& m) {
       auto i = m.find(id);
       return i == m.end() ? uint64_t{0} : i->second;
     };
-    auto healthy = s.healthy.count(id) ? s.healthy.at(id) : true;
-    out += fmt::format("  {:<{}}  {:<5} {:>7} {:>8} {:>9} {:>10}\n", protocols::escape_control(id),
-                       width, healthy ? "UP" : "DOWN", get(s.active), total, get(s.refused),
-                       protocols::format_bytes(get(s.bytes)));
+    out += fmt::format("  {:<{}}  {:<5} {:>7} {:>8} {:>9} {:>10} {:>7} {:>8}\n",
+                       protocols::escape_control(id), width, state_of(s, id), get(s.active), total,
+                       get(s.refused), protocols::format_bytes(get(s.bytes)), get(s.queued),
+                       get(s.retries));
   }
   out += fmt::format("  clients: started {}  active {}  completed {}  failed {}", s.clients_started,
                      s.clients_active, s.clients_completed, s.clients_failed);

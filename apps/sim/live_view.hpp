@@ -32,6 +32,7 @@ class live_view {
 
  private:
   std::string block(const actors::stats_frame& f) const;
+  static const char* state_of(const protocols::run_record::sample& s, const std::string& id);
   void erase_block();
   void print_block();
 

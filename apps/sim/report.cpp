@@ -149,8 +149,20 @@ nlohmann::json report_json(const run_summary& run) {
   if (!record.samples.empty()) {
     auto& last = record.samples.back();
     for (auto& id : backend_ids(record)) {
+      uint64_t max_queued = 0;
+      for (auto& sample : record.samples) {
+        max_queued = std::max(max_queued, value_of(sample.queued, id));
+      }
       backends[id] = {{"connections", value_of(last.total, id)},
                       {"refused", value_of(last.refused, id)},
+                      {"failures", value_of(last.failures, id)},
+                      {"retries", value_of(last.retries, id)},
+                      {"queued_at_end", value_of(last.queued, id)},
+                      {"max_queued", max_queued},
+                      {"queue_timeouts", value_of(last.queue_timeouts, id)},
+                      {"ejections", value_of(last.ejections, id)},
+                      {"ejected_at_end", last.ejected.count(id) ? last.ejected.at(id) : false},
+                      {"draining_at_end", last.draining.count(id) ? last.draining.at(id) : false},
                       {"bytes", value_of(last.bytes, id)},
                       {"healthy_at_end", last.healthy.count(id) ? last.healthy.at(id) : true}};
     }
@@ -188,7 +200,8 @@ std::string timeseries_csv(const run_summary& run) {
   auto ids = backend_ids(record);
   std::string out = "t";
   for (auto& id : ids) {
-    for (const char* column : {"_up", "_active", "_new", "_bytes"}) {
+    for (const char* column :
+         {"_up", "_active", "_new", "_bytes", "_queued", "_ejected", "_draining", "_retries"}) {
       out += ',' + protocols::csv_field(id + column);
     }
   }
@@ -204,8 +217,13 @@ std::string timeseries_csv(const run_summary& run) {
     for (auto& id : ids) {
       auto total = value_of(s->total, id);
       auto healthy = s->healthy.count(id) ? s->healthy.at(id) : true;
-      out += fmt::format(",{},{},{},{}", healthy ? 1 : 0, value_of(s->active, id),
-                         total - std::min(total, previous_total[id]), value_of(s->bytes, id));
+      auto flag = [&](const std::map<std::string, bool>& m) {
+        return m.count(id) && m.at(id) ? 1 : 0;
+      };
+      out += fmt::format(",{},{},{},{},{},{},{},{}", healthy ? 1 : 0, value_of(s->active, id),
+                         total - std::min(total, previous_total[id]), value_of(s->bytes, id),
+                         value_of(s->queued, id), flag(s->ejected), flag(s->draining),
+                         value_of(s->retries, id));
       previous_total[id] = total;
     }
     out += fmt::format(",{},{},{},{}\n", s->clients_started, s->clients_active,

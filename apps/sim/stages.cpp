@@ -40,9 +40,8 @@ std::string reject_events(const actors::run_plan& plan, const std::string& mode)
   for (auto& ev : plan.scn.timeline) {
     if (ev.kind == protocols::event_kind::add_backend) {
       return fmt::format(
-          "{}: {}:{}: add_backend starts a backend in sim's own process, which "
-          "{} would not see as one of its services; play this scenario "
-          "in-process",
+          "{}: {}:{}: add_backend starts a new backend, which {} cannot do (it drives "
+          "services started elsewhere); play this scenario in-process or with --services",
           mode, plan.scn.file, ev.where.line, mode);
     }
   }
@@ -83,8 +82,8 @@ std::string attach_rejects(const actors::run_plan& plan) {
   return reject_events(plan, "--attach");
 }
 
-std::string services_reject(const actors::run_plan& plan) {
-  return reject_events(plan, "--services");
+std::string services_reject(const actors::run_plan&) {
+  return {};  // every event: add_backend starts a new server process
 }
 
 caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const actors::run_plan& plan,
@@ -225,10 +224,20 @@ caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors
     pids += fmt::format(" {}={}", name, pid);
   }
   result.summary = fmt::format("services: balancer 127.0.0.1:{}, pids{}", lb_port, pids);
-  std::map<std::string, std::pair<actors::planned_backend, uint16_t>> by_id;
+  // Both hooks run on the director's one worker thread: no lock needed.
+  auto by_id = std::make_shared<std::map<std::string, std::pair<actors::planned_backend, uint16_t>>>();
   for (size_t i = 0; i < plan.backends.size(); ++i) {
-    by_id[plan.backends[i].id] = {plan.backends[i], ports[i]};
+    (*by_id)[plan.backends[i].id] = {plan.backends[i], ports[i]};
   }
+  result.add_hook = [by_id, start_backend](const actors::planned_backend& planned)
+      -> caf::expected<std::pair<actors::backend_actor, uint16_t>> {
+    auto b = start_backend(planned, 0);
+    if (!b) {
+      return b.error();
+    }
+    (*by_id)[planned.id] = {planned, b->second};
+    return *b;
+  };
   result.process_hook = [procs, by_id, start_backend](
                             const std::string& id,
                             bool restart) -> caf::expected<actors::backend_actor> {
@@ -236,8 +245,8 @@ caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors
       procs->kill(id);
       return actors::backend_actor{};
     }
-    auto i = by_id.find(id);
-    if (i == by_id.end()) {
+    auto i = by_id->find(id);
+    if (i == by_id->end()) {
       return fail(fmt::format("{} is not a service backend", id));
     }
     auto b = start_backend(i->second.first, i->second.second);

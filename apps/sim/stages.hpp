@@ -40,7 +40,8 @@ class service_set;
 
 /// Starts every backend, the balancer and the client simulator as processes of the service
 /// binaries on 127.0.0.1, each with the plan rendered as its environment, and connects to
-/// their control actors. Kill is a SIGKILL, restart a new process on the same port.
+/// their control actors. Kill is a SIGKILL, restart a new process on the same port,
+/// add_backend a new server process handed to the balancer over its control actor.
 /// `services` owns the processes: they end with it (and with `sim`, even if it is killed).
 caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors::run_plan& plan,
                                             std::shared_ptr<service_set>& services);

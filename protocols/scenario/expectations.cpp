@@ -252,6 +252,64 @@ void check_refused(const expectation& e, const run_record& record, verdict& v) {
   v.observed = fmt::format("{} refused", refused);
 }
 
+/// The value of a `counter` expectation's counter: at the end of the run, or its peak over
+/// the run for `max_*`.
+std::optional<uint64_t> counter_value(const expectation& e, const run_record& record) {
+  auto value = [&](const run_record::sample& s) -> uint64_t {
+    auto get = [&](const std::map<std::string, uint64_t>& m) {
+      auto it = m.find(e.backend);
+      return it == m.end() ? uint64_t{0} : it->second;
+    };
+    const auto& n = e.counter_name;
+    if (n == "retries") {
+      return get(s.retries);
+    }
+    if (n == "queue_timeouts") {
+      return get(s.queue_timeouts);
+    }
+    if (n == "ejections") {
+      return get(s.ejections);
+    }
+    if (n == "failures") {
+      return get(s.failures);
+    }
+    if (n == "max_queued") {
+      return get(s.queued);
+    }
+    return get(s.active);
+  };
+  if (record.samples.empty()) {
+    return std::nullopt;
+  }
+  if (e.counter_name.rfind("max_", 0) == 0) {
+    uint64_t peak = 0;
+    for (auto& s : record.samples) {
+      peak = std::max(peak, value(s));
+    }
+    return peak;
+  }
+  return value(*sample_at(record, std::nullopt));
+}
+
+void check_counter(const expectation& e, const run_record& record, verdict& v) {
+  std::string bounds;
+  if (e.at_least) {
+    bounds = fmt::format(">= {}", *e.at_least);
+  }
+  if (e.at_most) {
+    bounds += fmt::format("{}<= {}", bounds.empty() ? "" : " and ", *e.at_most);
+  }
+  v.expected = fmt::format("{} {} {}", e.backend, e.counter_name, bounds);
+  auto got = counter_value(e, record);
+  if (!got) {
+    v.passed = false;
+    v.observed = "no data: no sample";
+    return;
+  }
+  v.passed = (!e.at_least || *got >= *e.at_least) && (!e.at_most || *got <= *e.at_most);
+  v.observed = fmt::format("{} {}", e.counter_name, *got);
+}
+
 }  // namespace
 
 uint64_t new_connections_in(const run_record& unordered, const std::string& backend, duration from,
@@ -299,6 +357,9 @@ verdict check(const expectation& e, const run_record& unordered) {
       break;
     case expect_kind::refused_at_least:
       check_refused(e, record, v);
+      break;
+    case expect_kind::counter:
+      check_counter(e, record, v);
       break;
   }
   return v;

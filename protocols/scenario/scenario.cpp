@@ -4,6 +4,12 @@
 
 namespace l4sim::protocols {
 
+const std::vector<std::string>& counter_names() {
+  static const std::vector<std::string> names{"retries",  "queue_timeouts", "ejections",
+                                              "failures", "max_queued",     "max_active"};
+  return names;
+}
+
 std::string to_string(event_kind kind) {
   switch (kind) {
     case event_kind::kill:
@@ -28,6 +34,12 @@ std::string to_string(event_kind kind) {
       return "add_backend";
     case event_kind::remove_backend:
       return "remove_backend";
+    case event_kind::set_weight:
+      return "set_weight";
+    case event_kind::drain:
+      return "drain";
+    case event_kind::ready:
+      return "ready";
   }
   return "unknown";
 }
@@ -48,6 +60,8 @@ std::string to_string(expect_kind kind) {
       return "latency";
     case expect_kind::refused_at_least:
       return "refused_at_least";
+    case expect_kind::counter:
+      return "counter";
   }
   return "unknown";
 }

@@ -52,6 +52,14 @@ struct scenario_balancer {
   duration tunnel_timeout = std::chrono::hours{1};         ///< both sent data; 0 = off
   duration client_fin_timeout = std::chrono::seconds{30};  ///< after a half-close; 0 = off
   uint32_t max_conns = 4000;  ///< proxied connections at most; 0 = no cap
+  duration retry_backoff_base = std::chrono::milliseconds{25};   ///< first retry's backoff
+  duration retry_backoff_cap = std::chrono::milliseconds{250};   ///< longest retry backoff
+  duration queue_timeout = std::chrono::seconds{5};   ///< in a full backend's queue; 0 = none
+  duration drain_timeout = std::chrono::seconds{30};  ///< of a removed backend
+  duration slow_start{0};                             ///< weight ramp after UP; 0 = off
+  uint32_t outlier_consecutive = 0;                   ///< failures that eject; 0 = off
+  duration outlier_base_ejection = std::chrono::seconds{30};  ///< x the ejection count
+  uint32_t outlier_max_percent = 10;  ///< share of backends ejected at once at most
 };
 
 /// One client type's share of the mix.
@@ -84,7 +92,10 @@ enum class event_kind {
   set_rate,        ///< clients: `rate_value`
   set_mix,         ///< clients: `mix_value`
   add_backend,     ///< topology: `new_backend`
-  remove_backend,  ///< topology: `backend`
+  remove_backend,  ///< topology: `backend` (drained, then dropped by the balancer)
+  set_weight,      ///< balancer: `backend`'s weight to `number_value`
+  drain,           ///< balancer: no new connections to `backend`
+  ready,           ///< balancer: `backend` takes new connections again
 };
 
 /// Returns the YAML key of an event kind, e.g. "kill", "set_delay".
@@ -114,7 +125,13 @@ enum class expect_kind {
                      ///< failure) / started <= max_ratio
   latency,           ///< `percentile` of `client_type` request latency <= `max_latency`
   refused_at_least,  ///< `backend` refused at capacity at least `max_count` connections
+  counter,           ///< a balancer counter of `backend` (`counter_name`) at the end of the
+                     ///< run, or its peak for `max_*`, is >= `at_least` and <= `at_most`
 };
+
+/// The balancer counters a `counter` expectation may name: retries, queue_timeouts,
+/// ejections, failures (at the end of the run), max_queued, max_active (peaks over the run).
+const std::vector<std::string>& counter_names();
 
 /// Returns the YAML key that names an expectation kind, e.g. "health", "failures".
 std::string to_string(expect_kind kind);
@@ -143,6 +160,9 @@ struct expectation {
   double max_ratio = 0;
   double percentile = 99;  ///< 50, 90, 99 or 100 (max)
   duration max_latency{0};
+  std::string counter_name;           ///< `counter`: one of counter_names()
+  std::optional<uint64_t> at_least;   ///< `counter`: lower bound
+  std::optional<uint64_t> at_most;    ///< `counter`: upper bound
   std::string text;  ///< the expectation as written, for the report
   source_location where;
 };
@@ -178,6 +198,13 @@ struct run_record {
     std::map<std::string, uint64_t> refused;  ///< refused at capacity by the backend so far
     std::map<std::string, bool> healthy;
     std::map<std::string, uint64_t> bytes;  ///< both directions, so far
+    std::map<std::string, uint64_t> queued;          ///< clients waiting for a slot now
+    std::map<std::string, uint64_t> queue_timeouts;  ///< clients closed in its queue, so far
+    std::map<std::string, uint64_t> retries;         ///< failed connects retried, so far
+    std::map<std::string, uint64_t> failures;        ///< failed connects, so far
+    std::map<std::string, uint64_t> ejections;       ///< outlier ejections, so far
+    std::map<std::string, bool> ejected;             ///< ejected now
+    std::map<std::string, bool> draining;            ///< draining now
     uint64_t clients_started = 0;           ///< all types, so far
     uint64_t clients_active = 0;
     uint64_t clients_completed = 0;

@@ -25,13 +25,15 @@ const std::vector<kind_spec>& kinds() {
       {expect_kind::failure_ratio, {"clients", "failures", "reason"}},
       {expect_kind::latency, {"clients", "latency"}},
       {expect_kind::refused_at_least, {"backend", "refused_at_least"}},
+      {expect_kind::counter, {"backend", "counter", "at_least", "at_most"}},
   };
   return table;
 }
 
 const std::vector<std::string> all_keys{
     "backend", "health",  "within",   "after",  "new_connections", "between",         "spread",
-    "share",   "clients", "failures", "reason", "latency",         "refused_at_least"};
+    "share",   "clients", "failures", "reason", "latency",         "refused_at_least",
+    "counter", "at_least", "at_most"};
 
 /// Percentile keys of `latency`, and the percentile each stands for.
 const std::vector<std::pair<std::string, double>> percentiles{
@@ -151,6 +153,22 @@ void read_kind_keys(error_sink& sink, map_reader& map, const scenario_scope& sco
       break;
     case expect_kind::latency:
       break;  // expanded by the caller, one expectation per percentile
+    case expect_kind::counter: {
+      map.choice_into("counter", out.counter_name, counter_names());
+      uint64_t n = 0;
+      if (map.count_into("at_least", n, 0, UINT64_MAX)) {
+        out.at_least = n;
+      }
+      if (map.count_into("at_most", n, 0, UINT64_MAX)) {
+        out.at_most = n;
+      }
+      if (!out.at_least && !out.at_most) {
+        sink.add(map.node(), "counter in expectation: needs at_least, at_most or both");
+      } else if (out.at_least && out.at_most && *out.at_least > *out.at_most) {
+        sink.add(map.node(), "counter in expectation: at_least is above at_most");
+      }
+      break;
+    }
   }
 }
 

@@ -103,7 +103,8 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
                  node,
                  "balancer",
                  {"algorithm", "health", "connect_timeout", "retries", "client_timeout",
-                  "server_timeout", "tunnel_timeout", "client_fin_timeout", "max_conns"}};
+                  "server_timeout", "tunnel_timeout", "client_fin_timeout", "max_conns",
+                  "retry_backoff", "queue_timeout", "drain_timeout", "slow_start", "outlier"}};
   map.choice_into("algorithm", out.algorithm, algorithm_names());
   map.duration_into("connect_timeout", out.connect_timeout, true);
   map.count_into("retries", out.retries, 0, 100);
@@ -113,6 +114,25 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
   map.duration_into("tunnel_timeout", out.tunnel_timeout);
   map.duration_into("client_fin_timeout", out.client_fin_timeout);
   map.count_into("max_conns", out.max_conns, 0, 1'000'000);
+  map.duration_into("queue_timeout", out.queue_timeout);
+  map.duration_into("drain_timeout", out.drain_timeout);
+  map.duration_into("slow_start", out.slow_start);
+  if (auto backoff = map.find("retry_backoff")) {
+    map_reader b{sink, *backoff, "balancer.retry_backoff", {"base", "cap"}};
+    b.duration_into("base", out.retry_backoff_base);
+    b.duration_into("cap", out.retry_backoff_cap);
+    if (b.is_map() && out.retry_backoff_cap < out.retry_backoff_base) {
+      sink.add(*backoff, fmt::format("balancer.retry_backoff: cap {} is below base {}",
+                                     format_duration(out.retry_backoff_cap),
+                                     format_duration(out.retry_backoff_base)));
+    }
+  }
+  if (auto outlier = map.find("outlier")) {
+    map_reader o{sink, *outlier, "balancer.outlier", {"consecutive", "base_ejection", "max_percent"}};
+    o.count_into("consecutive", out.outlier_consecutive, 0, 1000);
+    o.duration_into("base_ejection", out.outlier_base_ejection, true);
+    o.count_into("max_percent", out.outlier_max_percent, 0, 100);
+  }
   if (auto health = map.find("health")) {
     map_reader h{sink, *health, "balancer.health", {"interval", "timeout", "rise", "fall"}};
     h.duration_into("interval", out.health.interval, true);

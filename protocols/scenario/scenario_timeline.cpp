@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "protocols/backend_list.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 
 namespace l4sim::protocols::detail {
@@ -16,7 +17,8 @@ constexpr event_kind actions[] = {
     event_kind::kill,          event_kind::restart,        event_kind::set_delay,
     event_kind::set_max_conns, event_kind::set_chaos,      event_kind::set_hang,
     event_kind::set_algorithm, event_kind::set_rate,       event_kind::set_mix,
-    event_kind::add_backend,   event_kind::remove_backend,
+    event_kind::add_backend,   event_kind::remove_backend, event_kind::set_weight,
+    event_kind::drain,         event_kind::ready,
 };
 
 std::vector<std::string> action_names() {
@@ -55,8 +57,8 @@ bool read_setting(error_sink& sink, const YAML::Node& node, parsed_event& out,
         out.event.duration_value = *d;
       }
     } else {
-      auto max = key == "chaos" ? 100 : 1'000'000;
-      if (auto n = read_count(sink, *value, map.what(key), 0, max)) {
+      auto max = key == "chaos" ? 100 : key == "weight" ? max_backend_weight : 1'000'000;
+      if (auto n = read_count(sink, *value, map.what(key), key == "weight" ? 1 : 0, max)) {
         out.event.number_value = *n;
       }
     }
@@ -72,6 +74,8 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
     case event_kind::kill:
     case event_kind::restart:
     case event_kind::remove_backend:
+    case event_kind::drain:
+    case event_kind::ready:
       out.backend_mark = value.Mark();
       if (auto id = read_text(sink, value, what)) {
         out.event.backend = *id;
@@ -85,6 +89,8 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
       return read_setting(sink, value, out, "chaos");
     case event_kind::set_hang:
       return read_setting(sink, value, out, "hang");
+    case event_kind::set_weight:
+      return read_setting(sink, value, out, "weight");
     case event_kind::set_algorithm:
       if (auto algorithm = read_choice(sink, value, what, {"rr", "lc", "rand"})) {
         out.event.text_value = *algorithm;

@@ -29,6 +29,11 @@ balancer:
   tunnel_timeout: 120s
   client_fin_timeout: 3s
   max_conns: 321
+  retry_backoff: {base: 70ms, cap: 1.5s}
+  queue_timeout: 4s
+  drain_timeout: 11s
+  slow_start: 6s
+  outlier: {consecutive: 4, base_ejection: 13s, max_percent: 40}
 clients:
   rate: 12.5
   arrival: poisson
@@ -125,6 +130,16 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     CHECK(got.session.timeouts.client_fin == want.session.timeouts.client_fin);
     CHECK(got.max_conns == want.max_conns);
     CHECK(got.stats_interval == want.stats_interval);
+    CHECK(got.session.backoff.base == want.session.backoff.base);
+    CHECK(got.session.backoff.cap == want.session.backoff.cap);
+    CHECK(got.session.backoff.base == plan.scale.real(std::chrono::milliseconds{70}));
+    CHECK(got.queue_timeout == want.queue_timeout);
+    CHECK(got.drain_timeout == want.drain_timeout);
+    CHECK(got.slow_start == want.slow_start);
+    CHECK(got.outlier.consecutive == 4);
+    CHECK(got.outlier.consecutive == want.outlier.consecutive);
+    CHECK(got.outlier.base_ejection == want.outlier.base_ejection);
+    CHECK(got.outlier.max_percent == want.outlier.max_percent);
     REQUIRE(got.backends.size() == plan.backends.size());
     for (size_t i = 0; i < ports.size(); ++i) {
       auto entry = plan.balancer_entry(plan.backends[i], ports[i]);

@@ -105,6 +105,34 @@ TEST_CASE("sim run algorithm-switch passes time-scaled with its report", "[sim-a
   run_shipped("algorithm-switch");
 }
 
+TEST_CASE("sim run retry-backoff passes time-scaled: failed connects are retried elsewhere",
+          "[sim-app]") {
+  auto report = run_shipped("retry-backoff");
+  CHECK(report["summary"]["backends"]["server-1"]["retries"] >= 10);
+}
+
+TEST_CASE("sim run drain passes time-scaled: a drained backend's streams carry on",
+          "[sim-app]") {
+  run_shipped("drain");
+}
+
+TEST_CASE("sim run max-conns-queue passes time-scaled: clients past maxconn wait their turn",
+          "[sim-app]") {
+  auto report = run_shipped("max-conns-queue");
+  CHECK(report["summary"]["backends"]["server-1"]["max_queued"] >= 1);
+  CHECK(report["summary"]["backends"]["server-1"]["queue_timeouts"] == 0);
+}
+
+TEST_CASE("sim run outlier-ejection passes time-scaled: a refusing backend is ejected",
+          "[sim-app]") {
+  auto report = run_shipped("outlier-ejection");
+  CHECK(report["summary"]["backends"]["server-1"]["ejections"] >= 2);
+}
+
+TEST_CASE("sim run slow-start passes time-scaled: a returning backend ramps up", "[sim-app]") {
+  run_shipped("slow-start");
+}
+
 TEST_CASE("sim run plays every kind of timeline event", "[sim-app]") {
   // add/remove a backend, set delay, hang, chaos, max_conns, algorithm, rate and mix.
   auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";
@@ -115,7 +143,8 @@ TEST_CASE("sim run plays every kind of timeline event", "[sim-app]") {
   auto out = sim.output();
   for (auto event : {"set_delay server-3 50ms", "set_hang server-3 100ms", "set_chaos server-3 10%",
                      "set_max_conns server-3 50", "add_backend server-4", "remove_backend server-2",
-                     "set_algorithm lc", "set_rate 8/s", "set_mix real=100"}) {
+                     "set_algorithm lc", "set_rate 8/s", "set_mix real=100",
+                     "set_weight server-3 2", "drain server-1", "ready server-1"}) {
     CHECK_THAT(out, Catch::Contains(event));
   }
   CHECK_THAT(out, Catch::Contains("verdict: PASS (4/4 expectations met)"));
@@ -157,8 +186,9 @@ TEST_CASE("sim run exits 2 on a bad scenario, naming file, line and key", "[sim-
 TEST_CASE("sim list, show and validate describe the shipped scenarios", "[sim-app]") {
   child_process list{{app_path("sim"), "--scenarios", scenarios(), "list"}};
   CHECK(list.wait_exit(patience) == 0);
-  for (auto name : {"algorithm-switch", "connection-limit", "kill-backend", "least-conn-delay",
-                    "round-robin", "slowloris", "slowloris-lb"}) {
+  for (auto name : {"algorithm-switch", "connection-limit", "drain", "kill-backend",
+                    "least-conn-delay", "max-conns-queue", "outlier-ejection", "retry-backoff",
+                    "round-robin", "slow-start", "slowloris", "slowloris-lb"}) {
     CHECK_THAT(list.output(), Catch::Contains(name));
   }
   child_process show{{app_path("sim"), "--scenarios", scenarios(), "show", "kill-backend"}};

@@ -45,9 +45,10 @@ void run_as_services(const std::string& name) {
 }
 
 /// The shipped scenarios, each played by a test in-process (sim_app_test.cpp) and here.
-const std::vector<std::string> shipped{"algorithm-switch", "connection-limit", "kill-backend",
-                                       "least-conn-delay", "round-robin",      "slowloris",
-                                       "slowloris-lb"};
+const std::vector<std::string> shipped{
+    "algorithm-switch", "connection-limit", "drain",      "kill-backend",
+    "least-conn-delay", "max-conns-queue",  "outlier-ejection", "retry-backoff",
+    "round-robin",      "slow-start",       "slowloris",  "slowloris-lb"};
 
 }  // namespace
 
@@ -96,6 +97,29 @@ TEST_CASE("sim run algorithm-switch --services passes", "[sim-services]") {
   run_as_services("algorithm-switch");
 }
 
+TEST_CASE("sim run retry-backoff --services passes", "[sim-services]") {
+  // The backoff reaches the lb process as LB_RETRY_BACKOFF; kill is a SIGKILL.
+  run_as_services("retry-backoff");
+}
+
+TEST_CASE("sim run drain --services passes", "[sim-services]") {
+  // drain, ready and remove_backend travel over the lb's control port.
+  run_as_services("drain");
+}
+
+TEST_CASE("sim run max-conns-queue --services passes", "[sim-services]") {
+  // maxconn reaches the lb process in LB_BACKENDS, the queue timeout as LB_QUEUE_TIMEOUT.
+  run_as_services("max-conns-queue");
+}
+
+TEST_CASE("sim run outlier-ejection --services passes", "[sim-services]") {
+  run_as_services("outlier-ejection");
+}
+
+TEST_CASE("sim run slow-start --services passes", "[sim-services]") {
+  run_as_services("slow-start");
+}
+
 TEST_CASE("every shipped scenario is played in every mode by a test", "[sim-services]") {
   std::vector<std::string> found;
   for (auto& entry : std::filesystem::directory_iterator{scenarios()}) {
@@ -107,12 +131,21 @@ TEST_CASE("every shipped scenario is played in every mode by a test", "[sim-serv
   CHECK(found == shipped);
 }
 
-TEST_CASE("sim refuses at validation what --services and --attach cannot play", "[sim-services]") {
+TEST_CASE("sim run --services plays every kind of timeline event, add_backend included",
+          "[sim-services]") {
+  // add_backend starts a new server process; set_weight, drain, ready and remove_backend go
+  // over the lb's control port.
   auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";
-  child_process services{{app_path("sim"), "run", file, "--services"}};
-  CHECK(services.wait_exit(patience) == 2);
-  CHECK_THAT(services.output(), Catch::Contains("--services") && Catch::Contains("add_backend") &&
-                                    Catch::Contains("topology-change.yaml:"));
+  child_process sim{{app_path("sim"), "run", file, "--services", "--time-scale", "0.2"}};
+  auto rc = sim.wait_exit(std::chrono::seconds{110});
+  INFO(sim.output());
+  CHECK(rc == 0);
+  CHECK_THAT(sim.output(), Catch::Contains("verdict: PASS (4/4 expectations met)"));
+  CHECK_THAT(sim.output(), !Catch::Contains("failed:"));
+}
+
+TEST_CASE("sim refuses at validation what --attach cannot play", "[sim-services]") {
+  auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";
   child_process attach{
       {app_path("sim"), "run", file, "--attach", "lb=127.0.0.1:1,clients=127.0.0.1:2"}};
   CHECK(attach.wait_exit(patience) == 2);

@@ -67,8 +67,11 @@ actors::balancer_control_actor::behavior_type fake_balancer(actors::balancer_con
       },
       [](caf::put_atom, algo_atom, const std::string& name) { return name; },
       [=](caf::join_atom, caf::actor who) { w->subscriber = std::move(who); },
-      [](caf::add_atom, const protocols::backend_spec&) {},
-      [](caf::delete_atom, const std::string&) {},
+      [](caf::add_atom, const protocols::backend_spec& be) { return be.id; },
+      [](caf::delete_atom, const std::string& id) { return id; },
+      [](drain_atom, const std::string& id) { return id; },
+      [](ready_atom, const std::string& id) { return id; },
+      [](weight_atom, const std::string& id, uint32_t) { return id; },
   };
 }
 
