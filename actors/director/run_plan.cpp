@@ -98,6 +98,7 @@ planned_backend run_plan::plan_backend(const protocols::scenario_backend& spec) 
   planned_backend b;
   b.id = spec.id;
   b.weight = spec.weight;
+  b.lb_max_conns = spec.lb_max_conns;
   b.cfg.id = spec.id;
   b.cfg.host = "127.0.0.1";
   b.cfg.delay = real(scale, spec.delay);
@@ -111,7 +112,8 @@ planned_backend run_plan::plan_backend(const protocols::scenario_backend& spec) 
 }
 
 protocols::backend_spec run_plan::balancer_entry(const planned_backend& b, uint16_t port) const {
-  return {b.id, fmt::format("127.0.0.1:{}", port), "127.0.0.1", port, b.weight, ""};
+  return {b.id, fmt::format("127.0.0.1:{}", port), "127.0.0.1", port, b.weight, "",
+          b.lb_max_conns};
 }
 
 caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_options& opts) {

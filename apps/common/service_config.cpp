@@ -75,8 +75,8 @@ void declare_lb_options(env_cli& cli) {
   cli.option("--port", "LB_PORT", "port to listen on (0 picks one)", "", true);
   cli.option("--id", "LB_ID", "name used in logs", "", true);
   cli.option("--backends", "LB_BACKENDS",
-             "comma-separated [name=]host:port[ weight=N] list (unnamed: named by host while "
-             "unique, else host:port)",
+             "comma-separated [name=]host:port[ weight=N][ maxconn=N] list (unnamed: named by "
+             "host while unique, else host:port)",
              "", true);
   cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
   cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
@@ -177,7 +177,7 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
     }
     cfg.backends.push_back({entry.name, protocols::to_string(entry.where),
                             address ? *address : std::string{}, entry.where.port, entry.weight,
-                            entry.where.host});
+                            entry.where.host, entry.max_conns});
   }
   return cfg;
 }

@@ -40,7 +40,7 @@ service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& ba
   std::vector<protocols::backend_entry> entries;
   for (size_t i = 0; i < plan.backends.size() && i < backend_ports.size(); ++i) {
     auto& b = plan.backends[i];
-    entries.push_back({b.id, {"127.0.0.1", backend_ports[i]}, b.weight});
+    entries.push_back({b.id, {"127.0.0.1", backend_ports[i]}, b.weight, b.lb_max_conns});
   }
   return {
       {"LB_ID", c.id},

@@ -29,7 +29,8 @@ struct scenario_backend {
   duration idle_timeout{0};
   uint32_t chaos_pct = 0;
   duration hang{0};
-  uint32_t weight = 1;
+  uint32_t weight = 1;     ///< the balancer's weight for it (`weight=N` in LB_BACKENDS)
+  uint32_t lb_max_conns = 0;  ///< `maxconn:`, the balancer's cap for it; 0 = none
   source_location where;
 };
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "protocols/algorithms.hpp"
+#include "protocols/backend_list.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -272,7 +273,7 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
                                              const std::string& section) {
   auto before = sink.size();
   map_reader map{
-      sink, node, section, {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight"}};
+      sink, node, section, {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight", "maxconn"}};
   if (!map.is_map()) {
     return std::nullopt;
   }
@@ -289,7 +290,8 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
   map.duration_into("idle_timeout", out.idle_timeout);
   map.count_into("chaos", out.chaos_pct, 0, 100);
   map.duration_into("hang", out.hang);
-  map.count_into("weight", out.weight, 1, 1000);
+  map.count_into("weight", out.weight, 1, max_backend_weight);
+  map.count_into("maxconn", out.lb_max_conns, 0, max_backend_conns);
   // A backend with a bad value still has its id, so that events naming it do not add
   // "unknown backend" errors on top; the scenario as a whole is rejected anyway.
   if (out.id.empty() && sink.size() != before) {

@@ -18,7 +18,7 @@ duration: 20s
 seed: 77
 backends:
   - {id: server-1, delay: 150ms, max_conns: 7, idle_timeout: 3s, chaos: 5, hang: 333ms, weight: 3}
-  - {id: server-2, delay: 1ms, weight: 1}
+  - {id: server-2, delay: 1ms, weight: 1, maxconn: 12}
 balancer:
   algorithm: lc
   health: {interval: 1s, timeout: 0.7s, rise: 2, fall: 3}
@@ -148,8 +148,10 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
       CHECK(got.backends[i].address == entry.address);
       CHECK(got.backends[i].port == entry.port);
       CHECK(got.backends[i].weight == entry.weight);
+      CHECK(got.backends[i].max_conns == entry.max_conns);
     }
     CHECK(got.backends[0].weight == 3);
+    CHECK(got.backends[1].max_conns == 12);
   }
 }
 
