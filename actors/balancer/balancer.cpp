@@ -47,7 +47,7 @@ balancer_control_actor::behavior_type control_impl(balancer_control_actor::point
                   self->send(health, caf::add_atom_v, be);
                   rp.deliver(text);
                 },
-                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                [=](const caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
       [=](caf::delete_atom, const std::string& id) -> caf::result<std::string> {
@@ -58,7 +58,7 @@ balancer_control_actor::behavior_type control_impl(balancer_control_actor::point
                   self->send(health, caf::delete_atom_v, id);
                   rp.deliver(text);
                 },
-                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                [=](const caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
       [=](drain_atom, const std::string& id) { return ask(drain_atom_v, id); },

@@ -50,18 +50,12 @@ uint32_t outlier_detector::ejections(const std::string& id) const {
   return i == entries_.end() ? 0 : i->second.ejections;
 }
 
-uint32_t slow_start_weight(uint32_t weight, caf::timespan since, caf::timespan window) {
-  uint64_t full = uint64_t{weight} * weight_scale;
+double slow_start_share(caf::timespan since, caf::timespan window) {
   if (window.count() <= 0 || since >= window) {
-    return static_cast<uint32_t>(full);
-  }
-  if (since.count() <= 0) {
     return 1;
   }
-  auto ramped =
-      static_cast<uint64_t>(static_cast<double>(full) * static_cast<double>(since.count()) /
-                            static_cast<double>(window.count()));
-  return static_cast<uint32_t>(std::clamp<uint64_t>(ramped, 1, full));
+  auto share = static_cast<double>(since.count()) / static_cast<double>(window.count());
+  return std::clamp(share, 0.01, 1.0);
 }
 
 }  // namespace l4sim::actors

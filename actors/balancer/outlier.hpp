@@ -9,9 +9,10 @@
 // even at the default 10%.
 //
 // Slow start: a backend that comes UP (health, a runtime `add`, the end of an ejection)
-// takes `weight x t / window` of its weight, t the time since, at least 1/weight_scale of
-// it, until the window has passed (HAProxy `slowstart`). Weights handed to the balancing
-// policy are scaled by weight_scale so that a weight-1 backend can ramp too.
+// ramps up over a window (HAProxy `slowstart`): a pick that would choose it does so with
+// probability t / window, t the time since (at least 1%), else it is left out of that pick.
+// Its effective weight thus ramps from 1% to 100% whatever the policy (round robin that
+// ignores weights, least connections, hashing), without rebuilding a policy's tables.
 
 #include <cstdint>
 #include <map>
@@ -63,13 +64,9 @@ class outlier_detector {
   std::map<std::string, entry> entries_;
 };
 
-/// Policy weights are the configured weights times this, so that slow start can ramp a
-/// weight-1 backend in steps.
-inline constexpr uint32_t weight_scale = 100;
-
-/// Returns the weight a policy sees for a backend of `weight` that came UP `since` ago,
-/// with a slow-start `window` (0 = off): scaled by weight_scale, ramping linearly from
-/// 1 to weight x weight_scale over the window.
-uint32_t slow_start_weight(uint32_t weight, caf::timespan since, caf::timespan window);
+/// Returns the share of the picks that would choose a backend which came UP `since` ago
+/// that it takes, with a slow-start `window` (0 = off): since / window, at least 1%, 1
+/// once the window has passed.
+double slow_start_share(caf::timespan since, caf::timespan window);
 
 }  // namespace l4sim::actors

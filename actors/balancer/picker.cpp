@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include <fmt/format.h>
 #include <caf/actor_system.hpp>
@@ -49,6 +50,7 @@ struct picker_state {
   outlier_detector outliers;
   session_closer_actor closer;
   uint64_t next_ticket = 0;
+  std::mt19937_64 rng;  // slow start's draws, seeded
 
   protocols::backend_row* find(const std::string& id) {
     for (auto& row : stats.backends) {
@@ -79,21 +81,24 @@ struct picker_state {
 
 using picker_self = picker_actor::stateful_pointer<picker_state>;
 
-/// The weight the policy sees: the configured one, scaled and ramped under slow start.
-uint32_t policy_weight(picker_self self, const protocols::backend_row& row) {
+/// Whether a backend under slow start takes part in this pick: with the probability its
+/// ramp has reached (always, once its window has passed or without slow start).
+bool ramped_in(picker_self self, const protocols::backend_row& row) {
   auto& st = self->state;
   if (st.cfg.slow_start.count() == 0) {
-    return row.weight;
+    return true;
   }
   auto& x = st.extra[row.id];
   if (!x.up_since) {
-    return slow_start_weight(row.weight, st.cfg.slow_start, st.cfg.slow_start);
+    return true;
   }
   auto since = self->clock().now() - *x.up_since;
   if (since >= st.cfg.slow_start) {
     x.up_since.reset();
+    return true;
   }
-  return slow_start_weight(row.weight, since, st.cfg.slow_start);
+  std::uniform_real_distribution<double> u{0, 1};
+  return u(st.rng) < slow_start_share(since, st.cfg.slow_start);
 }
 
 /// Lets the policy choose among the usable, not excluded backends; `queueing` also
@@ -104,9 +109,10 @@ std::optional<size_t> choose(picker_self self, const std::vector<std::string>& e
   st.scratch.clear();
   for (auto& row : st.stats.backends) {
     bool excluded = std::find(exclude.begin(), exclude.end(), row.id) != exclude.end();
-    bool eligible = picker_state::usable(row) && !excluded && (queueing || !picker_state::full(row));
+    bool eligible = picker_state::usable(row) && !excluded &&
+                    (queueing || !picker_state::full(row)) && ramped_in(self, row);
     st.scratch.push_back(
-        {eligible, row.active + row.pending + (queueing ? row.queued : 0), policy_weight(self, row)});
+        {eligible, row.active + row.pending + (queueing ? row.queued : 0), row.weight});
   }
   return st.policy->pick(st.scratch);
 }
@@ -283,6 +289,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
   st.policy = make_policy(cfg.algorithm, cfg.seed);
   st.stats.algorithm = st.policy->name();
   st.outliers = outlier_detector{cfg.outlier};
+  st.rng.seed(cfg.seed);
   for (auto& be : cfg.backends) {
     st.stats.backends.push_back(make_row(be));
   }

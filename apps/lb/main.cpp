@@ -75,9 +75,10 @@ void run_command(caf::scoped_actor& self, const actors::balancer_handle& lb,
         actors::log_line(fmt::format("[{}] backend {}: {}; DOWN until it resolves", lb.id, e.name,
                                      actors::describe(address.error())));
       }
-      protocols::backend_spec spec{e.name,   protocols::to_string(e.where),
-                                   address ? *address : std::string{}, e.where.port, e.weight,
-                                   e.where.host};
+      protocols::backend_spec spec{e.name,       protocols::to_string(e.where),
+                                   address ? *address : std::string{},
+                                   e.where.port, e.weight,
+                                   e.where.host, e.max_conns};
       answer("add " + e.name, self->request(c, 5s, caf::add_atom_v, spec));
       return;
     }

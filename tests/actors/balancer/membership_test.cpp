@@ -74,7 +74,7 @@ TEST_CASE("membership commands on unknown or bad entries fail naming them and ch
   CHECK_THAT(command(fx, drain_atom_v, std::string{"nope"}), Catch::Contains("\"nope\""));
   CHECK_THAT(command(fx, weight_atom_v, std::string{"server-1"}, uint32_t{0}),
              Catch::StartsWith("error:") && Catch::Contains("server-1"));
-  protocols::backend_spec dup{"server-2", "127.0.0.1:1", "127.0.0.1", 1, 1, ""};
+  protocols::backend_spec dup{"server-2", "127.0.0.1:1", "127.0.0.1", 1, 1, "", 0};
   CHECK_THAT(command(fx, caf::add_atom_v, dup),
              Catch::StartsWith("error:") && Catch::Contains("server-2"));
   auto st = fx.stats();

@@ -68,15 +68,12 @@ TEST_CASE("outlier detection ejects at most max_percent of the backends, but alw
   CHECK(half.failed("c", 4));
 }
 
-TEST_CASE("slow start ramps a weight linearly over its window", "[slow-start]") {
-  auto w = [](uint32_t weight, caf::timespan since) {
-    return slow_start_weight(weight, since, caf::timespan{10s});
-  };
-  CHECK(w(1, caf::timespan{0}) == 1);
-  CHECK(w(1, caf::timespan{1s}) == 10);
-  CHECK(w(1, caf::timespan{5s}) == 50);
-  CHECK(w(3, caf::timespan{5s}) == 150);
-  CHECK(w(3, caf::timespan{10s}) == 300);
-  CHECK(w(3, caf::timespan{1h}) == 300);
-  CHECK(slow_start_weight(2, caf::timespan{0}, caf::timespan{0}) == 200);  // off: full weight
+TEST_CASE("slow start ramps a backend's share linearly over its window", "[slow-start]") {
+  auto share = [](caf::timespan since) { return slow_start_share(since, caf::timespan{10s}); };
+  CHECK(share(caf::timespan{0}) == Approx(0.01));
+  CHECK(share(caf::timespan{1s}) == Approx(0.1));
+  CHECK(share(caf::timespan{5s}) == Approx(0.5));
+  CHECK(share(caf::timespan{10s}) == 1);
+  CHECK(share(caf::timespan{1h}) == 1);
+  CHECK(slow_start_share(caf::timespan{0}, caf::timespan{0}) == 1);  // off: all of it
 }
