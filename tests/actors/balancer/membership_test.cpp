@@ -174,6 +174,7 @@ TEST_CASE("a refused connect is retried on another backend after the backoff and
   fx.lb.stop();
   fx.start_balancer({refusing_port(), fx.backends[0].port}, [](actors::balancer_config& cfg) {
     cfg.session.backoff = {caf::timespan{300ms}, caf::timespan{300ms}};
+    cfg.health.interval = caf::timespan{0};  // a probe would mark the refusing one DOWN
   });
   auto start = test_clock::now();
   auto c = served(fx);  // rr: the refusing one first, then server-2
@@ -191,6 +192,7 @@ TEST_CASE("consecutive connect failures eject a backend and nothing is sent to i
   fx.start_balancer({refusing_port(), fx.backends[0].port}, [](actors::balancer_config& cfg) {
     cfg.session.backoff = {caf::timespan{0}, caf::timespan{0}};
     cfg.outlier = {2, std::chrono::hours{1}, 50};
+    cfg.health.interval = caf::timespan{0};  // a probe would mark the refusing one DOWN
   });
   for (int i = 0; i < 8; ++i) {
     served(fx);
