@@ -15,14 +15,14 @@ struct backend_spec {
   std::string address;  ///< numeric address to connect to; empty until `host` resolves
   uint16_t port = 0;
   uint32_t weight = 1;
-  std::string host;  ///< the name to (re-)resolve; empty = `address` is fixed
+  std::string host;        ///< the name to (re-)resolve; empty = `address` is fixed
   uint32_t max_conns = 0;  ///< `maxconn=N`: proxied connections at most; 0 = no cap
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_spec& x) {
-  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight,
-           x.host, x.max_conns);
+  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight, x.host,
+           x.max_conns);
 }
 
 /// The backend a picker chose for one connection.
@@ -43,16 +43,16 @@ struct backend_row {
   std::string address;  ///< as configured, host:port
   bool healthy = true;
   uint32_t weight = 1;
-  uint64_t active = 0;     ///< proxied connections open now
-  uint64_t pending = 0;    ///< picked, connect not finished yet
-  uint64_t total = 0;      ///< proxied connections established
-  uint64_t failures = 0;   ///< connects that failed or timed out
-  uint64_t bytes_in = 0;   ///< client → backend
-  uint64_t bytes_out = 0;  ///< backend → client
-  uint32_t max_conns = 0;  ///< proxied connections at most (`maxconn`); 0 = no cap
-  bool draining = false;   ///< takes no new connections (`drain`, `rm`); open ones finish
-  bool ejected = false;    ///< out of rotation after consecutive failures (outlier ejection)
-  uint64_t queued = 0;     ///< clients waiting for a slot under `max_conns` now
+  uint64_t active = 0;          ///< proxied connections open now
+  uint64_t pending = 0;         ///< picked, connect not finished yet
+  uint64_t total = 0;           ///< proxied connections established
+  uint64_t failures = 0;        ///< connects that failed or timed out
+  uint64_t bytes_in = 0;        ///< client → backend
+  uint64_t bytes_out = 0;       ///< backend → client
+  uint32_t max_conns = 0;       ///< proxied connections at most (`maxconn`); 0 = no cap
+  bool draining = false;        ///< takes no new connections (`drain`, `rm`); open ones finish
+  bool ejected = false;         ///< out of rotation after consecutive failures (outlier ejection)
+  uint64_t queued = 0;          ///< clients waiting for a slot under `max_conns` now
   uint64_t queue_timeouts = 0;  ///< clients closed after waiting `queue_timeout` in its queue
   uint64_t retries = 0;         ///< failed connects to it that were retried (elsewhere)
   uint64_t ejections = 0;       ///< times it was ejected

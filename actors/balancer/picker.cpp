@@ -301,11 +301,10 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
                subs.end());
   });
   return {
-      [self](pick_atom, const std::vector<std::string>& exclude)
-          -> caf::result<protocols::backend_pick> {
+      [self](pick_atom,
+             const std::vector<std::string>& exclude) -> caf::result<protocols::backend_pick> {
         auto rp = self->make_response_promise<protocols::backend_pick>();
-        dispatch(self, waiter{0, exclude, rp},
-                 caf::actor_cast<caf::actor>(self->current_sender()));
+        dispatch(self, waiter{0, exclude, rp}, caf::actor_cast<caf::actor>(self->current_sender()));
         return rp;
       },
       [self](opened_atom, const std::string& id) {
@@ -369,8 +368,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         self->state.closer = std::move(closer);
       },
       [self](accepted_atom) { ++self->state.stats.accepted; },
-      [self](caf::add_atom,
-             const protocols::backend_spec& be) -> caf::result<std::string> {
+      [self](caf::add_atom, const protocols::backend_spec& be) -> caf::result<std::string> {
         auto& st = self->state;
         if (st.find(be.id) != nullptr) {
           return caf::make_error(l4_errc::bad_config,
@@ -413,8 +411,9 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         }
         self->delayed_send(self, st.cfg.drain_timeout, drain_atom_v, id, x.generation);
         serve_queue(self, id);
-        auto text = fmt::format("backend {} draining: removed when its {} connection(s) end or in {}",
-                                id, open, protocols::format_duration(st.cfg.drain_timeout));
+        auto text =
+            fmt::format("backend {} draining: removed when its {} connection(s) end or in {}", id,
+                        open, protocols::format_duration(st.cfg.drain_timeout));
         log_event(self, text);
         return text;
       },
@@ -480,7 +479,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         auto& st = self->state;
         for (auto& row : st.stats.backends) {
           auto& q = st.extra[row.id].queue;
-          auto i = std::find_if(q.begin(), q.end(), [&](const waiter& w) { return w.ticket == ticket; });
+          auto i =
+              std::find_if(q.begin(), q.end(), [&](const waiter& w) { return w.ticket == ticket; });
           if (i == q.end()) {
             continue;
           }
@@ -550,10 +550,11 @@ std::string format_stats_table(const std::string& title, const protocols::balanc
   for (auto& row : st.backends) {
     // Why a backend takes nothing new comes first: DOWN, then ejected, then draining.
     auto state = !row.healthy ? "DOWN" : row.ejected ? "EJECT" : row.draining ? "DRAIN" : "UP";
-    out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
-                       row.id, id_width, row.address, address_width, state, row.active, row.total,
-                       protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out),
-                       row.failures, row.queued, row.queue_timeouts, row.retries);
+    out +=
+        fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
+                    row.id, id_width, row.address, address_width, state, row.active, row.total,
+                    protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out),
+                    row.failures, row.queued, row.queue_timeouts, row.retries);
   }
   out.pop_back();
   return out;

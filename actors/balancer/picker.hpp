@@ -59,10 +59,11 @@ using picker_actor = membership_actor::extend<
     caf::reacts_to<retry_atom, std::string>, caf::reacts_to<caf::close_atom, std::string>,
     caf::reacts_to<protocols::session_finished>, caf::reacts_to<protocols::backend_health_changed>,
     caf::reacts_to<accepted_atom>, caf::reacts_to<caf::put_atom, protocols::backend_spec>,
-    caf::reacts_to<caf::join_atom, caf::actor>, caf::reacts_to<caf::join_atom, session_closer_actor>,
-    caf::reacts_to<caf::timeout_atom, uint64_t>,            // a queued client's deadline
-    caf::reacts_to<eject_atom, std::string, uint64_t>,      // an ejection ends
-    caf::reacts_to<drain_atom, std::string, uint64_t>,      // a removal's drain timeout
+    caf::reacts_to<caf::join_atom, caf::actor>,
+    caf::reacts_to<caf::join_atom, session_closer_actor>,
+    caf::reacts_to<caf::timeout_atom, uint64_t>,        // a queued client's deadline
+    caf::reacts_to<eject_atom, std::string, uint64_t>,  // an ejection ends
+    caf::reacts_to<drain_atom, std::string, uint64_t>,  // a removal's drain timeout
     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
     caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>>;
 
@@ -75,9 +76,10 @@ struct picker_config {
   std::string algorithm = "rr";  ///< rr, lc or rand
   uint64_t seed = 1;             ///< seeds `rand`
   bool log = true;               ///< log algorithm switches and membership changes
-  caf::timespan queue_timeout = std::chrono::seconds{5};   ///< in a full backend's queue; 0 = no queue
+  caf::timespan queue_timeout =
+      std::chrono::seconds{5};  ///< in a full backend's queue; 0 = no queue
   caf::timespan drain_timeout = std::chrono::seconds{30};  ///< of a removed backend
-  caf::timespan slow_start{0};  ///< weight ramp after coming UP; 0 = off
+  caf::timespan slow_start{0};                             ///< weight ramp after coming UP; 0 = off
   outlier_config outlier;
 };
 

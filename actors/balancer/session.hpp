@@ -5,8 +5,8 @@
 // to its byte pump (actors/broker_pump.hpp) and, when a connect fails, retries another
 // backend up to `retries` times, each after an exponential backoff with jitter
 // (actors/balancer/retry_backoff.hpp), before closing the client. While the picker keeps it
-// queued for a full backend (`queued_atom`) it reads nothing from its client. A connect that fails for a
-// local reason (`local_failure`: no fds, buffers or ports here) is not the backend's fault:
+// queued for a full backend (`queued_atom`) it reads nothing from its client. A connect that fails
+// for a local reason (`local_failure`: no fds, buffers or ports here) is not the backend's fault:
 // the pick is released, no failure is counted and the client is closed. On every
 // `tick_atom` (the listener's sweep) it checks its idle timeouts (actors/balancer/idle_policy.hpp)
 // and closes both sides when one expired. Its decisions (pick, dial, retry, accounting,
@@ -37,7 +37,7 @@ struct session_config {
   caf::timespan connect_timeout = std::chrono::milliseconds{1000};
   uint32_t retries = 2;  ///< further backends to try after a failed connect
   retry_backoff backoff{std::chrono::milliseconds{25}, std::chrono::milliseconds{250}};
-  uint64_t seed = 1;     ///< seeds the backoff jitter (with the client's socket)
+  uint64_t seed = 1;  ///< seeds the backoff jitter (with the client's socket)
   caf::timespan queue_timeout = std::chrono::seconds{5};  ///< the picker's; bounds a pick
   session_timeouts timeouts;
   pump_config pump;

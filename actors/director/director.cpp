@@ -82,8 +82,7 @@ caf::behavior process_worker(caf::event_based_actor*, stage on,
         }
         return *result;
       },
-      [on, added](caf::add_atom,
-                  const std::string& id) -> caf::result<backend_actor, uint16_t> {
+      [on, added](caf::add_atom, const std::string& id) -> caf::result<backend_actor, uint16_t> {
         auto planned = added.find(id);
         if (!on.add_hook || planned == added.end()) {
           return caf::make_error(protocols::l4_errc::bad_config, "no way to start " + id);

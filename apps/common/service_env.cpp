@@ -55,8 +55,8 @@ service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& ba
       {"LB_RESOLVE_INTERVAL", exact_duration(c.health.resolve_interval)},
       {"LB_CONNECT_TIMEOUT_MS", exact_duration(c.session.connect_timeout)},
       {"LB_RETRIES", std::to_string(c.session.retries)},
-      {"LB_RETRY_BACKOFF", exact_duration(c.session.backoff.base) + "," +
-                               exact_duration(c.session.backoff.cap)},
+      {"LB_RETRY_BACKOFF",
+       exact_duration(c.session.backoff.base) + "," + exact_duration(c.session.backoff.cap)},
       {"LB_QUEUE_TIMEOUT", exact_duration(c.queue_timeout)},
       {"LB_DRAIN_TIMEOUT", exact_duration(c.drain_timeout)},
       {"LB_SLOW_START", exact_duration(c.slow_start)},

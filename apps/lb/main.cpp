@@ -63,7 +63,9 @@ void run_command(caf::scoped_actor& self, const actors::balancer_handle& lb,
               [&](const protocols::balancer_stats& st) {
                 actors::log_line(actors::format_stats_table("[" + lb.id + "]", st));
               },
-              [](const caf::error& err) { actors::log_line("error: stats: " + actors::describe(err)); });
+              [](const caf::error& err) {
+                actors::log_line("error: stats: " + actors::describe(err));
+              });
       return;
     case lb_verb::algo:
       answer("algo " + cmd->name, self->request(c, 5s, caf::put_atom_v, algo_atom_v, cmd->name));
@@ -75,10 +77,13 @@ void run_command(caf::scoped_actor& self, const actors::balancer_handle& lb,
         actors::log_line(fmt::format("[{}] backend {}: {}; DOWN until it resolves", lb.id, e.name,
                                      actors::describe(address.error())));
       }
-      protocols::backend_spec spec{e.name,       protocols::to_string(e.where),
+      protocols::backend_spec spec{e.name,
+                                   protocols::to_string(e.where),
                                    address ? *address : std::string{},
-                                   e.where.port, e.weight,
-                                   e.where.host, e.max_conns};
+                                   e.where.port,
+                                   e.weight,
+                                   e.where.host,
+                                   e.max_conns};
       answer("add " + e.name, self->request(c, 5s, caf::add_atom_v, spec));
       return;
     }

@@ -54,9 +54,10 @@ void live_view::on_frame(const actors::stats_frame& f) {
     std::string line = stamp(f.sample.at);
     for (auto& [id, total] : f.sample.total) {
       auto queued = f.sample.queued.count(id) ? f.sample.queued.at(id) : 0;
-      line += fmt::format(" {} {} a={} t={}{} |", protocols::escape_control(id),
-                          state_of(f.sample, id), f.sample.active.count(id) ? f.sample.active.at(id) : 0,
-                          total, queued > 0 ? fmt::format(" q={}", queued) : "");
+      line +=
+          fmt::format(" {} {} a={} t={}{} |", protocols::escape_control(id), state_of(f.sample, id),
+                      f.sample.active.count(id) ? f.sample.active.at(id) : 0, total,
+                      queued > 0 ? fmt::format(" q={}", queued) : "");
     }
     line += fmt::format(" clients started={} active={} failed={}", f.sample.clients_started,
                         f.sample.clients_active, f.sample.clients_failed);
@@ -71,7 +72,10 @@ const char* live_view::state_of(const protocols::run_record::sample& s, const st
     return i == m.end() ? otherwise : i->second;
   };
   // Why a backend takes nothing new comes first: DOWN, then ejected, then draining.
-  return !flag(s.healthy, true) ? "DOWN" : flag(s.ejected, false) ? "EJECT" : flag(s.draining, false) ? "DRAIN" : "UP";
+  return !flag(s.healthy, true)    ? "DOWN"
+         : flag(s.ejected, false)  ? "EJECT"
+         : flag(s.draining, false) ? "DRAIN"
+                                   : "UP";
 }
 
 void live_view::close() {

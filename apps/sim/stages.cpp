@@ -225,7 +225,8 @@ caf::expected<actors::stage> services_stage(caf::actor_system& sys, const actors
   }
   result.summary = fmt::format("services: balancer 127.0.0.1:{}, pids{}", lb_port, pids);
   // Both hooks run on the director's one worker thread: no lock needed.
-  auto by_id = std::make_shared<std::map<std::string, std::pair<actors::planned_backend, uint16_t>>>();
+  auto by_id =
+      std::make_shared<std::map<std::string, std::pair<actors::planned_backend, uint16_t>>>();
   for (size_t i = 0; i < plan.backends.size(); ++i) {
     (*by_id)[plan.backends[i].id] = {plan.backends[i], ports[i]};
   }

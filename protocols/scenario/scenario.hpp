@@ -29,7 +29,7 @@ struct scenario_backend {
   duration idle_timeout{0};
   uint32_t chaos_pct = 0;
   duration hang{0};
-  uint32_t weight = 1;     ///< the balancer's weight for it (`weight=N` in LB_BACKENDS)
+  uint32_t weight = 1;        ///< the balancer's weight for it (`weight=N` in LB_BACKENDS)
   uint32_t lb_max_conns = 0;  ///< `maxconn:`, the balancer's cap for it; 0 = none
   source_location where;
 };
@@ -53,8 +53,8 @@ struct scenario_balancer {
   duration tunnel_timeout = std::chrono::hours{1};         ///< both sent data; 0 = off
   duration client_fin_timeout = std::chrono::seconds{30};  ///< after a half-close; 0 = off
   uint32_t max_conns = 4000;  ///< proxied connections at most; 0 = no cap
-  duration retry_backoff_base = std::chrono::milliseconds{25};   ///< first retry's backoff
-  duration retry_backoff_cap = std::chrono::milliseconds{250};   ///< longest retry backoff
+  duration retry_backoff_base = std::chrono::milliseconds{25};  ///< first retry's backoff
+  duration retry_backoff_cap = std::chrono::milliseconds{250};  ///< longest retry backoff
   duration queue_timeout = std::chrono::seconds{5};   ///< in a full backend's queue; 0 = none
   duration drain_timeout = std::chrono::seconds{30};  ///< of a removed backend
   duration slow_start{0};                             ///< weight ramp after UP; 0 = off
@@ -161,10 +161,10 @@ struct expectation {
   double max_ratio = 0;
   double percentile = 99;  ///< 50, 90, 99 or 100 (max)
   duration max_latency{0};
-  std::string counter_name;           ///< `counter`: one of counter_names()
-  std::optional<uint64_t> at_least;   ///< `counter`: lower bound
-  std::optional<uint64_t> at_most;    ///< `counter`: upper bound
-  std::string text;  ///< the expectation as written, for the report
+  std::string counter_name;          ///< `counter`: one of counter_names()
+  std::optional<uint64_t> at_least;  ///< `counter`: lower bound
+  std::optional<uint64_t> at_most;   ///< `counter`: upper bound
+  std::string text;                  ///< the expectation as written, for the report
   source_location where;
 };
 
@@ -198,7 +198,7 @@ struct run_record {
     std::map<std::string, uint64_t> active;   ///< open now
     std::map<std::string, uint64_t> refused;  ///< refused at capacity by the backend so far
     std::map<std::string, bool> healthy;
-    std::map<std::string, uint64_t> bytes;  ///< both directions, so far
+    std::map<std::string, uint64_t> bytes;           ///< both directions, so far
     std::map<std::string, uint64_t> queued;          ///< clients waiting for a slot now
     std::map<std::string, uint64_t> queue_timeouts;  ///< clients closed in its queue, so far
     std::map<std::string, uint64_t> retries;         ///< failed connects retried, so far
@@ -206,7 +206,7 @@ struct run_record {
     std::map<std::string, uint64_t> ejections;       ///< outlier ejections, so far
     std::map<std::string, bool> ejected;             ///< ejected now
     std::map<std::string, bool> draining;            ///< draining now
-    uint64_t clients_started = 0;           ///< all types, so far
+    uint64_t clients_started = 0;                    ///< all types, so far
     uint64_t clients_active = 0;
     uint64_t clients_completed = 0;
     uint64_t clients_failed = 0;

@@ -30,10 +30,10 @@ const std::vector<kind_spec>& kinds() {
   return table;
 }
 
-const std::vector<std::string> all_keys{
-    "backend", "health",  "within",   "after",  "new_connections", "between",         "spread",
-    "share",   "clients", "failures", "reason", "latency",         "refused_at_least",
-    "counter", "at_least", "at_most"};
+const std::vector<std::string> all_keys{"backend",          "health",   "within",   "after",
+                                        "new_connections",  "between",  "spread",   "share",
+                                        "clients",          "failures", "reason",   "latency",
+                                        "refused_at_least", "counter",  "at_least", "at_most"};
 
 /// Percentile keys of `latency`, and the percentile each stands for.
 const std::vector<std::pair<std::string, double>> percentiles{

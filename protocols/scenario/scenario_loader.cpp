@@ -129,7 +129,8 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
     }
   }
   if (auto outlier = map.find("outlier")) {
-    map_reader o{sink, *outlier, "balancer.outlier", {"consecutive", "base_ejection", "max_percent"}};
+    map_reader o{
+        sink, *outlier, "balancer.outlier", {"consecutive", "base_ejection", "max_percent"}};
     o.count_into("consecutive", out.outlier_consecutive, 0, 1000);
     o.duration_into("base_ejection", out.outlier_base_ejection, true);
     o.count_into("max_percent", out.outlier_max_percent, 0, 100);
@@ -273,7 +274,10 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
                                              const std::string& section) {
   auto before = sink.size();
   map_reader map{
-      sink, node, section, {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight", "maxconn"}};
+      sink,
+      node,
+      section,
+      {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight", "maxconn"}};
   if (!map.is_map()) {
     return std::nullopt;
   }

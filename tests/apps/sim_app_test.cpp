@@ -111,8 +111,7 @@ TEST_CASE("sim run retry-backoff passes time-scaled: failed connects are retried
   CHECK(report["summary"]["backends"]["server-1"]["retries"] >= 10);
 }
 
-TEST_CASE("sim run drain passes time-scaled: a drained backend's streams carry on",
-          "[sim-app]") {
+TEST_CASE("sim run drain passes time-scaled: a drained backend's streams carry on", "[sim-app]") {
   run_shipped("drain");
 }
 
