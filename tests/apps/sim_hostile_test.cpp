@@ -66,7 +66,9 @@ TEST_CASE("sim run writes its report into a folder named with a quote, a space a
   auto json = nlohmann::json::parse(read_file(report / "report.json"));
   CHECK(json["scenario"] == "tiny");
   auto csv = read_file(report / "timeseries.csv");
-  CHECK(csv.rfind("t,s1_up,s1_active,s1_new,s1_bytes,s2_up,", 0) == 0);
+  CHECK(csv.rfind(
+            "t,s1_up,s1_active,s1_new,s1_bytes,s1_queued,s1_ejected,s1_draining,s1_retries,s2_up,",
+            0) == 0);
   auto gp = read_file(report / "chart.gp");
   CHECK_THAT(gp, Catch::Contains("set title 'tiny: active connections per backend'"));
   CHECK_THAT(gp, Catch::Contains("title 's1'"));
