@@ -2,6 +2,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -16,6 +18,25 @@ namespace {
 bool round_trip(uint16_t port) {
   socket_client c{port};
   return c.connected() && c.send("REQ 1\n") && c.line() == std::optional<std::string>{"ACK"};
+}
+
+/// The lines of `out` without UBSan's vptr reports ("... which does not point to an object
+/// of type ..."): at EMFILE the check cannot probe vtables (the probe is a pipe(2)) and
+/// reports live objects (see the fd-exhaustion test). Reports of any other kind stay.
+std::vector<std::string> lines_without_vptr_reports(const std::string& out) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < out.size()) {
+    auto end = out.find('\n', start);
+    end = end == std::string::npos ? out.size() : end;
+    auto line = out.substr(start, end - start);
+    if (line.find("runtime error: ") == std::string::npos ||
+        line.find("which does not point to an object of type") == std::string::npos) {
+      lines.push_back(std::move(line));
+    }
+    start = end + 1;
+  }
+  return lines;
 }
 
 }  // namespace
@@ -103,13 +124,16 @@ TEST_CASE("lb exits 2 naming a bad variable", "[lb-app]") {
 
 TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing and recovers",
           "[lb-app]") {
-  if (std::getenv("ASAN_OPTIONS") != nullptr) {
-    // Open finding: in the sanitized build, at 64 fds, UBSan reports a session's dial
-    // handler running on a freed session (session.cpp, `send(... opened ...)`). Skipped
-    // there, visibly, until it is understood; the plain build runs it.
-    WARN("skipped under sanitizers: open UBSan finding in the fd-exhaustion path");
-    return;
-  }
+  // Sanitized builds: UBSan's vptr check reads the vtable only after probing it with
+  // pipe(2), which fails at EMFILE, so in this process it reports live objects as
+  // "invalid vptr" at random CAF and l4sim call sites (the type's memory is intact). The
+  // build makes vptr recoverable; here it may not halt, and the checks below accept vptr
+  // reports and no other kind. AddressSanitizer still aborts on any real use after free. Leaks are
+  // not checked here: short of fds, dials wait out their connect timeout, and CAF 0.17.6
+  // never frees an actor whose delayed message is still pending when the system stops
+  // (the dialer, here; seen in 1 of 10 runs).
+  auto* asan = std::getenv("ASAN_OPTIONS");
+  bool sanitized = asan != nullptr;
   child_process server{{app_path("server")},
                        {{"SERVER_PORT", "0"},
                         {"SERVER_ID", "server-1"},
@@ -125,7 +149,9 @@ TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing a
                     {"LB_BACKENDS", backend},
                     {"LB_HEALTH_INTERVAL", "0.2"},
                     {"LB_MAX_CONNS", "0"},
-                    {"LB_STATS_INTERVAL", "0"}}};
+                    {"LB_STATS_INTERVAL", "0"},
+                    {"UBSAN_OPTIONS", sanitized ? "print_stacktrace=0:halt_on_error=0" : ""},
+                    {"ASAN_OPTIONS", sanitized ? std::string{asan} + ":detect_leaks=0" : ""}}};
   auto port = lb.number_after("ready on port ");
   std::vector<std::unique_ptr<socket_client>> clients;
   for (int i = 0; i < 100; ++i) {
@@ -148,11 +174,17 @@ TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing a
     CHECK(round_trip(port));
   }
   lb.signal(SIGTERM);
-  CHECK(lb.wait_exit(patience) == 0);
+  auto code = lb.wait_exit(patience);
   auto out = lb.output();
   INFO(out);
+  CHECK(code == std::optional<int>{0});
+  size_t log_lines = 0;
+  for (auto& line : lines_without_vptr_reports(out)) {
+    CHECK_THAT(line, !Catch::Contains("runtime error"));
+    log_lines += line.rfind('[', 0) == 0;
+  }
   CHECK_THAT(out, !Catch::Contains("DOWN"));
-  CHECK(std::count(out.begin(), out.end(), '\n') < 200);  // logged once, not per attempt
+  CHECK(log_lines < 200);  // logged once, not per attempt
   // The backend's row in the final table: state UP, failures (last column) 0.
   auto table = out.substr(out.find("final [lb-fd]"));
   auto row = table.substr(table.find("\n  " + backend));
