@@ -184,7 +184,7 @@ class backend_server : public caf::io::broker {
       send_now(hdl, text);
     }
     if (d.hold_seq) {
-      delayed_send(this, d.hold, reply_atom_v, hdl, c.serial, *d.hold_seq);
+      send_later(this, d.hold, reply_atom_v, hdl, c.serial, *d.hold_seq);
     }
   }
 
@@ -212,7 +212,7 @@ class backend_server : public caf::io::broker {
     // Sweep at a tenth of the timeout: one timer for all connections, 10% precision.
     auto tick = std::clamp<caf::timespan>(cfg_.idle_timeout / 10, std::chrono::milliseconds{5},
                                           std::chrono::seconds{1});
-    delayed_send(this, tick, sweep_atom_v, sweep_generation_);
+    send_later(this, tick, sweep_atom_v, sweep_generation_);
   }
 
   void sweep_idle() {
@@ -232,7 +232,7 @@ class backend_server : public caf::io::broker {
   void schedule_stats_log() {
     ++stats_generation_;
     if (cfg_.stats_interval.count() > 0) {
-      delayed_send(this, cfg_.stats_interval, caf::tick_atom_v, stats_generation_);
+      send_later(this, cfg_.stats_interval, caf::tick_atom_v, stats_generation_);
     }
   }
 

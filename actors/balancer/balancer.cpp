@@ -14,14 +14,14 @@ namespace {
 /// Logs the picker's stats table every `interval`.
 caf::behavior stats_reporter(caf::event_based_actor* self, picker_actor picker, std::string title,
                              caf::timespan interval) {
-  self->delayed_send(self, interval, caf::tick_atom_v);
+  send_later(self, interval, caf::tick_atom_v);
   return {
       [=](caf::tick_atom) {
         self->request(picker, interval, caf::get_atom_v, stats_atom_v)
             .then([=](const protocols::balancer_stats& st) {
               log_line(format_stats_table(title, st));
             });
-        self->delayed_send(self, interval, caf::tick_atom_v);
+        send_later(self, interval, caf::tick_atom_v);
       },
   };
 }

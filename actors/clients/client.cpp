@@ -157,12 +157,12 @@ class client_broker : public caf::io::broker {
       return;
     }
     if (step.wake_after) {
-      delayed_send(this, *step.wake_after, caf::tick_atom_v, ++wake_generation_);
+      send_later(this, *step.wake_after, caf::tick_atom_v, ++wake_generation_);
     }
   }
 
   void arm_reply_timer() {
-    delayed_send(this, cfg_.profile.reply_timeout, caf::timeout_atom_v, ++reply_generation_);
+    send_later(this, cfg_.profile.reply_timeout, caf::timeout_atom_v, ++reply_generation_);
   }
 
   void on_data(const caf::io::new_data_msg& msg) {

@@ -45,10 +45,10 @@ class spawner : public caf::event_based_actor {
       send(this, arrive_atom_v, arrive_generation_);
     }
     if (cfg_.duration.count() > 0) {
-      delayed_send(this, cfg_.duration, finish_atom_v, caf::timeout_atom_v);
+      send_later(this, cfg_.duration, finish_atom_v, caf::timeout_atom_v);
     }
     if (cfg_.stats_interval.count() > 0) {
-      delayed_send(this, cfg_.stats_interval, caf::tick_atom_v);
+      send_later(this, cfg_.stats_interval, caf::tick_atom_v);
     }
     return {
         [this](arrive_atom, uint64_t generation) {
@@ -60,7 +60,7 @@ class spawner : public caf::event_based_actor {
         [this](caf::tick_atom) {
           if (!ended_) {
             log_line(format_client_summary(cfg_.id, snapshot()));
-            delayed_send(this, cfg_.stats_interval, caf::tick_atom_v);
+            send_later(this, cfg_.stats_interval, caf::tick_atom_v);
           }
         },
         [this](caf::put_atom, rate_atom, double rate) {
@@ -141,7 +141,7 @@ class spawner : public caf::event_based_actor {
       return;
     }
     if (auto gap = arrivals_.next_gap()) {
-      delayed_send(this, *gap, arrive_atom_v, arrive_generation_);
+      send_later(this, *gap, arrive_atom_v, arrive_generation_);
     }
   }
 
@@ -195,7 +195,7 @@ class spawner : public caf::event_based_actor {
     for (auto& kv : clients_) {
       send(kv.second.actor, finish_atom_v);
     }
-    delayed_send(this, cfg_.finish_grace, caf::timeout_atom_v, ++grace_generation_);
+    send_later(this, cfg_.finish_grace, caf::timeout_atom_v, ++grace_generation_);
     maybe_complete();
   }
 

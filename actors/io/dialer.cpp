@@ -16,6 +16,7 @@
 #include <caf/send.hpp>
 
 #include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
 #include "protocols/errors.hpp"
 
 namespace l4sim::actors {
@@ -155,7 +156,7 @@ class dialer : public caf::io::broker {
     p.fd = *fd;
     p.target = fmt::format("{}:{}", address, port);
     p.promise = make_response_promise<dialed_socket>();
-    delayed_send(this, timeout, caf::timeout_atom_v, id);
+    send_later(this, timeout, caf::timeout_atom_v, id);
     return p.promise;
   }
 
