@@ -3,6 +3,7 @@
 # container, network or volume of this run's project may be left. Stops the private dockerd
 # if up.sh started it (by its pid, through docker/engine.sh).
 #   tests/containers/down.sh STATE_DIR
+# shellcheck source=tests/containers/lib.sh
 . "$(dirname "$0")/lib.sh"
 load_stack
 

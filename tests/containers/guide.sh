@@ -2,6 +2,7 @@
 # The original README's "Simulation Guide", its four tests through compose commands as it
 # writes them, against the stack up.sh started.
 #   tests/containers/guide.sh STATE_DIR 1|2|3|4
+# shellcheck source=tests/containers/lib.sh
 . "$(dirname "$0")/lib.sh"
 load_stack
 test_no=${1:?which test: 1, 2, 3 or 4}
@@ -103,13 +104,15 @@ YAML
   [ "$(container_of lb)" = "$old_lb" ] || fail "up server-3 recreated the lb too"
   # The lb that was already running reaches the new container (a new one, maybe a new
   # address): connections counted on the new server-3, and server-3 UP in the lb's table.
-  served() { docker logs "$s3" 2>&1 | grep -qE 'connections=[1-9]|accepted=[1-9]|total=[1-9]'; }
-  s3_up() { lb_totals | awk '$1 == "server-3" && $3 == "UP" { f = 1 } END { exit !f }'; }
-  local t0
-  t0=$(total_of server-3)
-  s3_grows() { s3_up && [ "$(total_of server-3)" -gt "$t0" ]; }
-  wait_until 60 "the running lb sends to the recreated server-3" s3_grows ||
-    { service_log lb | tail -n 30; fail "the lb never reached the recreated server-3"; }
+  # The new container's own stats line counts client traffic (not only health probes).
+  served() {
+    docker logs "$s3" 2>&1 | grep -qE '^\[server-3\] up .* (req|ping|stream)=[1-9]' &&
+      lb_totals | awk '$1 == "server-3" && $3 == "UP" { f = 1 } END { exit !f }'
+  }
+  wait_until 90 "the running lb sends clients to the recreated server-3" served ||
+    { service_log lb | tail -n 30; docker logs "$s3" 2>&1 | tail -n 5;
+      fail "the lb never reached the recreated server-3"; }
+  docker logs "$s3" 2>&1 | grep -E '^\[server-3\] up ' | tail -n 1
   service_log lb | grep -E '\[(dns|health)\] backend server-3' | tail -n 4 || true
 
   log "docker compose up --build lb (LB_ALGO=lc)"

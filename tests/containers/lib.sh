@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the container tests (sourced, not run). One compose project per test run: up.sh
 # creates it and writes $state/env; every other test reads that file, drives the stack with
 # the compose commands the original README uses, and down.sh removes it all.

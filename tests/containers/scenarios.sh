@@ -5,6 +5,7 @@
 # on 127.0.0.1 with sim's certificate copied out of the control-certs volume. A scenario
 # with add_backend must be refused by --attach (exit 2 naming it); the others must pass.
 #   tests/containers/scenarios.sh STATE_DIR BIN_DIR
+# shellcheck source=tests/containers/lib.sh
 . "$(dirname "$0")/lib.sh"
 load_stack
 bin=${1:?usage: scenarios.sh STATE_DIR BIN_DIR}

@@ -3,6 +3,7 @@
 # a test cannot sit in the foreground), on an engine from docker/engine.sh, in a compose
 # project of this run's own; waits until every service is running and healthy.
 #   tests/containers/up.sh STATE_DIR
+# shellcheck source=tests/containers/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rm -f "$state/env"
