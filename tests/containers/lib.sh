@@ -51,7 +51,13 @@ dc() {
   $COMPOSE --project-directory "$src" -p "$PROJECT" "${files[@]}" "$@"
 }
 
-container_of() { dc ps -q "$1"; }
+# The container of a compose service, by compose's labels (the docker client answers in a
+# fraction of the time compose takes, which matters in polling loops).
+container_of() {
+  docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+    --filter "label=com.docker.compose.service=$1" --filter "label=com.docker.compose.oneoff=False" |
+    head -n 1
+}
 
 # `wait_until DEADLINE_S WHAT CMD...`: runs CMD every half second until it succeeds.
 wait_until() {
@@ -65,18 +71,28 @@ wait_until() {
   log "$what"
 }
 
-# A service's log without colours or compose's name prefix; with -t, docker's timestamps.
-service_log() { dc logs --no-color "$@" | sed -E 's/^[^|]*\| ?//'; }
+# `compose_log SERVICE [-t]`: `docker compose logs SERVICE` without colours or compose's name
+# prefix (-t: docker's timestamps first). What a user reads; the assertions read it.
+compose_log() { dc logs --no-color "$@" | sed -E 's/^[^|]*\| ?//'; }
+# `service_log SERVICE [-t]`: the same lines from the docker client, for polling loops.
+service_log() {
+  local id
+  id=$(container_of "$1")
+  [ -n "$id" ] || return 0
+  docker logs "${@:2}" "$id" 2>&1
+}
 
 log_has() { service_log "$1" | grep -qF -- "$2"; }
 
-# The `total` column per backend of the lb's last complete stats table, as "server-1 12".
-lb_totals() {
-  service_log lb | awk '
-    / algorithm=/ { delete t; n = 0; algo = $0; sub(/.* algorithm=/, "", algo); sub(/ .*/, "", algo) }
-    /^  server-[0-9]/ { split($1, id, ":"); t[id[1]] = $5 " " $3; n++ }
+# The `total` column per backend of the lb's last complete stats table in the log on stdin,
+# as "server-1 12 UP rr" (name, total, state, algorithm).
+totals_in() {
+  awk '
+    / algorithm=/ { delete t; algo = $0; sub(/.* algorithm=/, "", algo); sub(/ .*/, "", algo) }
+    /^  server-[0-9]/ { split($1, id, ":"); t[id[1]] = $5 " " $3 }
     END { for (k in t) print k, t[k], algo }' | sort
 }
+lb_totals() { service_log lb | totals_in; }
 
 # `total_of NAME`: NAME's total in the last table (0 when it is not there).
 total_of() { lb_totals | awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'; }

@@ -36,9 +36,21 @@ for f in "${refuse[@]}"; do
   fi
 done
 
+# At the end of a run sim ends the client service's run, and that process exits: compose's
+# `restart: unless-stopped` starts it again. Each scenario waits for the new one to be ready.
+clients_ready() {
+  local id
+  id=$(container_of client)
+  [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id")" = true ] || return 1
+  docker logs "$id" 2>&1 |
+    awk '/run ending/ { e = NR } /l4sim-ready service=client/ { r = NR } END { exit !(r > e) }'
+}
+
 for f in "$src"/scenarios/*.yaml; do
   name=$(basename "$f" .yaml)
   case " ${refuse[*]} " in *" $f "*) continue ;; esac
+  wait_until 90 "the client service is ready" clients_ready ||
+    { service_log client | tail -n 20; fail "the client service did not come back"; }
   rc=0
   start=$SECONDS
   if [ "$name" = kill-backend ]; then
