@@ -73,7 +73,11 @@ wait_until() {
 
 # `compose_log SERVICE [-t]`: `docker compose logs SERVICE` without colours or compose's name
 # prefix (-t: docker's timestamps first). What a user reads; the assertions read it.
-compose_log() { dc logs --no-color "$@" | sed -E 's/^[^|]*\| ?//'; }
+compose_log() {
+  local service=$1
+  shift
+  dc logs --no-color "$@" "$service" | sed -E 's/^[^|]*\| ?//'
+}
 # `service_log SERVICE [-t]`: the same lines from the docker client, for polling loops.
 service_log() {
   local id
