@@ -122,15 +122,28 @@ YAML
   log "docker compose up --build lb (LB_ALGO=lc)"
   dc up --build -d lb 2>&1 | grep -vE '^ ---> |^Step [0-9]|^Removing intermediate' | tail -n 5
   [ "$(container_of lb)" != "$old_lb" ] || fail "the lb was not recreated"
-  lc_enough() {
-    lb_totals | awk '$4 == "lc" && $1 != "server-3" { n += $2 } END { exit !(n >= 30) }'
+  # `up lb` may recreate server-1 and server-2 too (compose converges the lb's dependencies):
+  # count from the new lb's first table with all three UP, so a restart does not count.
+  all_up() {
+    lb_totals | awk '$4 == "lc" && $3 == "UP" { n++ } END { exit !(n == 3) }'
   }
-  wait_until 180 "server-1 and server-2 have 30 connections under lc" lc_enough ||
-    { lb_totals; fail "the new lb (lc) did not serve 30 connections"; }
-  lb_totals
+  wait_until 120 "the new lb (lc) has all three backends UP" all_up ||
+    { lb_totals; fail "the new lb never had all three backends UP"; }
+  local base
+  base=$(lb_totals)
+  gained() {
+    lb_totals | awk -v base="$base" '
+      BEGIN { n = split(base, l, "\n"); for (i = 1; i <= n; i++) { split(l[i], f, " "); b[f[1]] = f[2] } }
+      { print $1, $2 - b[$1] }'
+  }
+  lc_enough() { gained | awk '$1 != "server-3" { n += $2 } END { exit !(n >= 40) }'; }
+  wait_until 240 "server-1 and server-2 have 40 more connections under lc" lc_enough ||
+    { gained; fail "the new lb (lc) did not serve 40 connections"; }
+  echo "connections since all three were UP under lc:"
+  gained
   # server-3 answers after 2 s, so its active count stays high and lc sends it less than
-  # either fast backend (round robin would give each the same).
-  lb_totals | awk '{ t[$1] = $2 } END { exit !(t["server-3"] < t["server-1"] && t["server-3"] < t["server-2"]) }' ||
+  # either fast backend (round robin would give each the same, within 1).
+  gained | awk '{ t[$1] = $2 } END { exit !(t["server-3"] < t["server-1"] && t["server-3"] < t["server-2"]) }' ||
     fail "least connections did not send server-3 fewer connections than server-1 and server-2"
 }
 
