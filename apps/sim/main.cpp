@@ -78,6 +78,7 @@ struct run_options {
   bool verbose = false;
   bool services = false;
   std::string attach;
+  std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
 };
 
@@ -102,7 +103,16 @@ int run(const run_options& opts, apps::signal_guard& signals) {
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                  std::shared_ptr<apps::service_set>& services) {
-  auto loaded = protocols::find_scenario(opts.target, opts.dir);
+  std::vector<protocols::scenario_override> overrides;
+  for (auto& text : opts.sets) {
+    auto parsed = protocols::parse_override("--set", text);
+    if (!parsed.error.empty()) {
+      fmt::print(stderr, "sim: {}\n", protocols::escape_control(parsed.error));
+      return 2;
+    }
+    overrides.push_back(parsed.value);
+  }
+  auto loaded = protocols::find_scenario(opts.target, opts.dir, overrides);
   if (!loaded.ok()) {
     fmt::print(stderr, "{}\n", loaded.error_text());
     return 2;
@@ -297,6 +307,9 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "play a scenario, show it live, judge it");
   run_cmd->add_option("scenario", opts.target, "scenario NAME or FILE")->required();
   run_cmd->add_option("--seed", opts.seed, "override the scenario's seed");
+  run_cmd->add_option("--set", opts.sets,
+                      "override a scenario key before validation, e.g. --set balancer.algorithm=lc "
+                      "--set backends.server-3.delay=2s (repeatable)");
   run_cmd->add_option("--duration", opts.duration, "override the scenario's duration (e.g. 20s)");
   run_cmd->add_option("--time-scale", opts.time_scale,
                       "real time per scenario time: 0.1 runs ten times faster");
