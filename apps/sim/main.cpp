@@ -27,6 +27,7 @@
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
+#include "apps/sim/sweep.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -325,6 +326,22 @@ int main(int argc, char** argv) {
                    "(their control ports)")
       ->excludes(services_flag);
   apps::add_control_tls_options(*run_cmd, opts.control_tls);
+  apps::sweep_args sweep;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "run a scenario over a grid of values x seeds in parallel; tables and charts");
+  sweep_cmd->add_option("scenario", sweep.target, "scenario NAME or FILE")->required();
+  sweep_cmd->add_option("--vary", sweep.vary, "KEY=V1,V2,... a varied scenario key (repeatable)")
+      ->required();
+  sweep_cmd->add_option("--set", sweep.sets, "KEY=VALUE for every run (repeatable)");
+  sweep_cmd->add_option("--seeds", sweep.seeds, "seeds per grid point, 1..N (default 5)");
+  sweep_cmd->add_option("--jobs", sweep.jobs, "runs at a time (default: the number of cores)");
+  sweep_cmd->add_option("--time-scale", sweep.time_scale,
+                        "real time per scenario time (default 0.2: runs are live, five times "
+                        "faster; there is no virtual time yet)");
+  sweep_cmd->add_option("--out", sweep.out, "folder of runs/, runs.csv, summary.csv, charts/")
+      ->required();
+  sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
+      ->delimiter(',');
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");
@@ -352,6 +369,10 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) {
     return validate(files);
+  }
+  if (*sweep_cmd) {
+    apps::signal_guard signals;
+    return apps::sweep_command(sweep, dir, signals);
   }
   opts.dir = dir;
   actors::raise_open_file_limit();
