@@ -24,6 +24,7 @@
 #include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
+#include "apps/sim/experiment.hpp"
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
@@ -342,6 +343,16 @@ int main(int argc, char** argv) {
       ->required();
   sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
       ->delimiter(',');
+  apps::experiment_args experiment;
+  std::string experiments_flag;
+  auto* experiment_cmd = app.add_subcommand(
+      "experiment", "run an experiment file (experiments/NAME.yaml) and judge its claims");
+  experiment_cmd->add_option("experiment", experiment.target, "experiment NAME or FILE")
+      ->required();
+  experiment_cmd->add_option("--out", experiment.out, "folder (default out/experiments/NAME)");
+  experiment_cmd->add_option("--jobs", experiment.jobs, "runs at a time (default: the file's, "
+                                                        "else the number of cores)");
+  experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");
@@ -369,6 +380,13 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) {
     return validate(files);
+  }
+  if (*experiment_cmd) {
+    apps::signal_guard signals;
+    auto where = !experiments_flag.empty()                       ? experiments_flag
+                 : std::filesystem::is_directory("experiments") ? std::string{"experiments"}
+                                                                  : std::string{L4SIM_EXPERIMENT_DIR};
+    return apps::experiment_command(experiment, where, dir, signals);
   }
   if (*sweep_cmd) {
     apps::signal_guard signals;

@@ -307,7 +307,7 @@ std::vector<chart_file> charts(const std::vector<grid_axis>& axes, const summary
                                std::string& script) {
   using protocols::gnuplot_quoted;
   std::vector<chart_file> out;
-  script = "set terminal pngcairo size 900,500 font ',10'\nset key outside right\nset grid\n";
+  script = "set terminal pngcairo noenhanced size 900,500 font ',10'\nset key outside right\nset grid\n";
   for (const auto& m : metrics) {
     if (std::find(s.metrics.begin(), s.metrics.end(), m) == s.metrics.end()) {
       continue;
