@@ -496,6 +496,7 @@ int experiment_command(const experiment_args& args, const std::string& experimen
   spec.out = args.out.empty() ? (fs::path{"out"} / "experiments" / x.name).string() : args.out;
   spec.chart_metrics = x.metrics;
   spec.title = x.name;
+  spec.fresh = args.fresh;
   if (auto bad = check_grid(spec); !bad.empty()) {
     fmt::print(stderr, "{}", bad);
     return 2;

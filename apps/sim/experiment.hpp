@@ -58,6 +58,7 @@ struct experiment_args {
   std::string target;  ///< NAME or FILE
   std::string out;     ///< default out/experiments/NAME
   unsigned jobs = 0;   ///< 0: the file's, else the number of cores
+  bool fresh = false;  ///< forget the runs of earlier invocations
 };
 
 /// Runs an experiment; returns 0 when every claim holds, 1 when one does not (or runs did

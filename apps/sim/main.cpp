@@ -343,6 +343,8 @@ int main(int argc, char** argv) {
       ->required();
   sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
       ->delimiter(',');
+  sweep_cmd->add_flag("--fresh", sweep.fresh,
+                      "run everything again (default: keep the finished runs in --out)");
   apps::experiment_args experiment;
   std::string experiments_flag;
   auto* experiment_cmd = app.add_subcommand(
@@ -353,6 +355,8 @@ int main(int argc, char** argv) {
   experiment_cmd->add_option("--jobs", experiment.jobs, "runs at a time (default: the file's, "
                                                         "else the number of cores)");
   experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
+  experiment_cmd->add_flag("--fresh", experiment.fresh,
+                           "run everything again (default: keep the finished runs in --out)");
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");

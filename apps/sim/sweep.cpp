@@ -170,6 +170,9 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   fs::path out{spec.out};
   auto runs_dir = out / "runs";
   std::error_code ec;
+  if (spec.fresh) {
+    fs::remove_all(runs_dir, ec);
+  }
   fs::create_directories(runs_dir, ec);
   if (ec) {
     fmt::print(stderr, "sim sweep: cannot create {}: {}\n", protocols::escape_control(spec.out),
@@ -373,6 +376,7 @@ int sweep_command(const sweep_args& args, const std::string& scenarios_dir,
   spec.time_scale = args.time_scale;
   spec.out = args.out;
   spec.title = args.target;
+  spec.fresh = args.fresh;
   spec.jobs = args.jobs > 0 ? args.jobs : std::max(1U, std::thread::hardware_concurrency());
   if (args.seeds == 0 || args.seeds > 10000) {
     fmt::print(stderr, "sim sweep: --seeds: {} is not in 1..10000\n", args.seeds);

@@ -29,6 +29,7 @@ struct sweep_spec {
   std::string out;
   std::vector<std::string> chart_metrics;  ///< the metrics charted; empty = all
   std::string title;                       ///< chart titles
+  bool fresh = false;                      ///< forget the runs of earlier invocations
 };
 
 /// What a finished sweep has: every completed run of its grid and their summary.
@@ -57,6 +58,7 @@ struct sweep_args {
   double time_scale = 0.2;
   std::string out;
   std::vector<std::string> metrics;  ///< charted; empty = all
+  bool fresh = false;
 };
 
 /// Runs `sim sweep` from its command line; returns the exit code (2 on bad input).
