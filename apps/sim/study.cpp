@@ -292,6 +292,48 @@ std::string summary_csv(const std::vector<grid_axis>& axes, const summary& s) {
   return out;
 }
 
+std::string summary_markdown(const std::vector<grid_axis>& axes, const summary& s,
+                             const std::vector<std::string>& metrics) {
+  auto cell = [](const std::string& text) {
+    std::string out;
+    for (char c : protocols::escape_control(text)) {
+      out += c == '|' ? std::string{"\\|"} : std::string(1, c);
+    }
+    return out;
+  };
+  std::string head = "|";
+  std::string rule = "|";
+  for (const auto& a : axes) {
+    head += " " + cell(a.key) + " |";
+    rule += "---|";
+  }
+  head += " runs |";
+  rule += "---:|";
+  for (const auto& m : metrics) {
+    head += " " + cell(m) + " |";
+    rule += "---:|";
+  }
+  std::string out = head + "\n" + rule + "\n";
+  for (size_t i = 0; i < s.points.size(); ++i) {
+    out += "|";
+    for (const auto& v : s.points[i]) {
+      out += " " + cell(v) + " |";
+    }
+    out += fmt::format(" {} |", s.runs[i]);
+    for (const auto& m : metrics) {
+      auto found = s.values[i].find(m);
+      if (found == s.values[i].end() || found->second.n == 0) {
+        out += " – |";
+        continue;
+      }
+      auto& e = found->second;
+      out += fmt::format(" {:.3g}{} |", e.mean, e.ci95 ? fmt::format(" ± {:.2g}", *e.ci95) : "");
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 std::string file_safe(const std::string& text) {
   std::string out;
   for (char c : text) {

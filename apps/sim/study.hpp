@@ -86,6 +86,11 @@ summary summarize(const std::vector<grid_axis>& axes, const std::vector<run_row>
 /// Renders summary.csv: axis keys, runs, then `<metric>_mean`, `<metric>_ci95` per metric.
 std::string summary_csv(const std::vector<grid_axis>& axes, const summary& s);
 
+/// Renders the summary of `metrics` as a Markdown table: one row per grid point, each cell
+/// `mean ± ci95` (3 significant digits); `|` and control bytes in values are escaped.
+std::string summary_markdown(const std::vector<grid_axis>& axes, const summary& s,
+                             const std::vector<std::string>& metrics);
+
 /// One chart's data and the lines of its gnuplot script.
 struct chart_file {
   std::string data_name;  ///< e.g. `p99_ms.real-by-balancer.algorithm.dat`

@@ -344,10 +344,11 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     outcome.rc = 1;
     return outcome;
   }
+  auto metrics = spec.chart_metrics.empty() ? outcome.totals.metrics : spec.chart_metrics;
+  write_atomically(out / "summary.md", summary_markdown(spec.axes, outcome.totals, metrics));
   auto charts_dir = out / "charts";
   fs::create_directories(charts_dir, ec);
   std::string script;
-  auto metrics = spec.chart_metrics.empty() ? outcome.totals.metrics : spec.chart_metrics;
   auto files = charts(spec.axes, outcome.totals, metrics, spec.title, script);
   for (const auto& f : files) {
     write_atomically(charts_dir / f.data_name, f.data);
@@ -358,7 +359,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
       fmt::print(stderr, "sweep: gnuplot failed on charts/charts.gp\n");
     }
   }
-  fmt::print(stderr, "sweep: {} runs in {}/runs.csv, summary.csv, charts/ ({} charts)\n",
+  fmt::print(stderr, "sweep: {} runs in {}/runs.csv, summary.csv, summary.md, charts/ ({} charts)\n",
              outcome.rows.size(), protocols::escape_control(spec.out), files.size());
   if (failed > 0) {
     fmt::print(stderr, "sweep: {} runs did not finish; run the same command again to retry them\n",

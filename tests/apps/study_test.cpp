@@ -212,3 +212,16 @@ TEST_CASE("a bad claim says why", "[claims]") {
   CHECK_THAT(bad("share.server-3[balancer.algorithm=lc, backends.server-3.delay=2s] < x * y"),
              Catch::Contains("expected a number after '*'"));
 }
+
+TEST_CASE("the Markdown summary shows mean and interval per point, with '|' escaped", "[study]") {
+  std::vector<grid_axis> axes{{"clients.mix", {"a|b"}}};
+  run_row r;
+  r.point = {"a|b"};
+  r.metrics = {{"p99_ms.real", 10}};
+  run_row r2 = r;
+  r2.metrics = {{"p99_ms.real", 12}};
+  auto md = summary_markdown(axes, summarize(axes, {r, r2}), {"p99_ms.real", "share.server-1"});
+  CHECK(md == "| clients.mix | runs | p99_ms.real | share.server-1 |\n"
+              "|---|---:|---:|---:|\n"
+              "| a\\|b | 2 | 11 ± 13 | – |\n");
+}
