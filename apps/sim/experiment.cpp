@@ -64,8 +64,7 @@ const grid_axis* find_axis(const std::vector<grid_axis>& axes, const std::string
 }
 
 std::optional<claim_side> parse_side(const std::string& raw, const std::vector<grid_axis>& axes,
-                                     const std::vector<std::string>& backends,
-                                     std::string& error) {
+                                     const std::vector<std::string>& backends, std::string& error) {
   auto text = trim(raw);
   claim_side side;
   if (auto n = to_number(text)) {
@@ -147,8 +146,8 @@ struct side_value {
   double value = NAN;
 };
 
-side_value evaluate(const claim_side& side, const std::vector<std::pair<std::string, std::string>>&
-                                                at,
+side_value evaluate(const claim_side& side,
+                    const std::vector<std::pair<std::string, std::string>>& at,
                     const std::vector<grid_axis>& axes, const summary& s) {
   side_value out;
   if (side.metric.empty()) {
@@ -271,8 +270,8 @@ claim_verdict judge(const claim& c, const std::vector<grid_axis>& axes, const su
     auto l = evaluate(c.left, at, axes, s);
     auto r = evaluate(c.right, at, axes, s);
     bool ok = !std::isnan(l.value) && !std::isnan(r.value) &&
-              (c.op == "<="  ? l.value <= r.value
-               : c.op == "<" ? l.value < r.value
+              (c.op == "<="   ? l.value <= r.value
+               : c.op == "<"  ? l.value < r.value
                : c.op == ">=" ? l.value >= r.value
                               : l.value > r.value);
     out.holds = out.holds && ok;
@@ -371,9 +370,8 @@ int experiment_command(const experiment_args& args, const std::string& experimen
       fail(set, "set: expected a map of KEY: VALUE");
     } else {
       for (const auto& kv : set) {
-        auto parsed = protocols::parse_override(
-            fmt::format("{}: set", at(file, kv.first)),
-            kv.first.Scalar() + "=" + value_text(kv.second));
+        auto parsed = protocols::parse_override(fmt::format("{}: set", at(file, kv.first)),
+                                                kv.first.Scalar() + "=" + value_text(kv.second));
         if (!parsed.error.empty()) {
           fail(kv.first, parsed.error);
         } else {
@@ -449,8 +447,8 @@ int experiment_command(const experiment_args& args, const std::string& experimen
     } else {
       for (const auto& m : metrics) {
         if (!m.IsScalar() || !known_metric(m.Scalar(), backends)) {
-          fail(m, fmt::format("\"{}\" is not a metric (known: {})", value_text(m),
-                              metric_patterns()));
+          fail(m,
+               fmt::format("\"{}\" is not a metric (known: {})", value_text(m), metric_patterns()));
         } else {
           x.metrics.push_back(m.Scalar());
         }
@@ -464,8 +462,7 @@ int experiment_command(const experiment_args& args, const std::string& experimen
     } else {
       for (const auto& node : list) {
         std::string why;
-        auto c = node.IsScalar() ? parse_claim(node.Scalar(), x.axes, backends, why)
-                                 : std::nullopt;
+        auto c = node.IsScalar() ? parse_claim(node.Scalar(), x.axes, backends, why) : std::nullopt;
         if (!c) {
           fail(node, fmt::format("claim: {}", why.empty() ? "expected text" : why));
         } else {
@@ -489,9 +486,9 @@ int experiment_command(const experiment_args& args, const std::string& experimen
   for (unsigned s = 1; s <= x.seeds; ++s) {
     spec.seeds.push_back(s);
   }
-  spec.jobs = args.jobs > 0   ? args.jobs
-              : x.jobs > 0    ? x.jobs
-                              : std::max(1U, std::thread::hardware_concurrency());
+  spec.jobs = args.jobs > 0 ? args.jobs
+              : x.jobs > 0  ? x.jobs
+                            : std::max(1U, std::thread::hardware_concurrency());
   spec.time_scale = x.time_scale;
   spec.out = args.out.empty() ? (fs::path{"out"} / "experiments" / x.name).string() : args.out;
   spec.chart_metrics = x.metrics;
@@ -518,9 +515,9 @@ int experiment_command(const experiment_args& args, const std::string& experimen
       report += "        " + line + "\n";
     }
   }
-  report += fmt::format("verdict: {} ({}/{} claims hold; tables in {})\n",
-                        holding == claims.size() ? "PASS" : "FAIL", holding, claims.size(),
-                        spec.out);
+  report +=
+      fmt::format("verdict: {} ({}/{} claims hold; tables in {})\n",
+                  holding == claims.size() ? "PASS" : "FAIL", holding, claims.size(), spec.out);
   fmt::print("{}", protocols::escape_control(report, true));
   std::ofstream{fs::path{spec.out} / "claims.txt"} << protocols::escape_control(report, true);
   if (outcome.rc != 0) {

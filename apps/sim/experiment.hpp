@@ -24,7 +24,7 @@ namespace l4sim::apps {
 
 /// One side of a claim: a metric at selected grid values (times a factor), or a constant.
 struct claim_side {
-  std::string metric;  ///< empty for a constant
+  std::string metric;                                      ///< empty for a constant
   std::vector<std::pair<std::string, std::string>> where;  ///< axis key, value
   double factor = 1;
   double constant = 0;

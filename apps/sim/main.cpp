@@ -352,8 +352,9 @@ int main(int argc, char** argv) {
   experiment_cmd->add_option("experiment", experiment.target, "experiment NAME or FILE")
       ->required();
   experiment_cmd->add_option("--out", experiment.out, "folder (default out/experiments/NAME)");
-  experiment_cmd->add_option("--jobs", experiment.jobs, "runs at a time (default: the file's, "
-                                                        "else the number of cores)");
+  experiment_cmd->add_option("--jobs", experiment.jobs,
+                             "runs at a time (default: the file's, "
+                             "else the number of cores)");
   experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
   experiment_cmd->add_flag("--fresh", experiment.fresh,
                            "run everything again (default: keep the finished runs in --out)");
@@ -387,9 +388,9 @@ int main(int argc, char** argv) {
   }
   if (*experiment_cmd) {
     apps::signal_guard signals;
-    auto where = !experiments_flag.empty()                       ? experiments_flag
+    auto where = !experiments_flag.empty()                      ? experiments_flag
                  : std::filesystem::is_directory("experiments") ? std::string{"experiments"}
-                                                                  : std::string{L4SIM_EXPERIMENT_DIR};
+                                                                : std::string{L4SIM_EXPERIMENT_DIR};
     return apps::experiment_command(experiment, where, dir, signals);
   }
   if (*sweep_cmd) {

@@ -15,7 +15,7 @@ namespace l4sim::apps {
 namespace {
 
 /// Metric kinds in column order; a metric is `<kind>.<subject>` or a bare kind.
-const std::vector<std::string> kinds{"passed",  "expect",       "share",  "refused", "failed",
+const std::vector<std::string> kinds{"passed",       "expect", "share",  "refused", "failed",
                                      "failure_rate", "p50_ms", "p90_ms", "p99_ms"};
 
 size_t kind_rank(const std::string& name) {
@@ -34,6 +34,14 @@ std::string number(double v) {
     return "";
   }
   return fmt::format("{:.6g}", v);
+}
+
+/// `digits` significant digits, but never in exponent form: 2002, 57.8, 0.0933.
+std::string readable(double v, int digits) {
+  if (std::abs(v) >= std::pow(10.0, digits)) {
+    return fmt::format("{:.0f}", v);
+  }
+  return fmt::format("{:.{}g}", v, digits);
 }
 
 }  // namespace
@@ -327,7 +335,8 @@ std::string summary_markdown(const std::vector<grid_axis>& axes, const summary& 
         continue;
       }
       auto& e = found->second;
-      out += fmt::format(" {:.3g}{} |", e.mean, e.ci95 ? fmt::format(" ± {:.2g}", *e.ci95) : "");
+      out += fmt::format(" {}{} |", readable(e.mean, 3),
+                         e.ci95 ? " ± " + readable(*e.ci95, 2) : std::string{});
     }
     out += "\n";
   }
@@ -349,7 +358,8 @@ std::vector<chart_file> charts(const std::vector<grid_axis>& axes, const summary
                                std::string& script) {
   using protocols::gnuplot_quoted;
   std::vector<chart_file> out;
-  script = "set terminal pngcairo noenhanced size 900,500 font ',10'\nset key outside right\nset grid\n";
+  script =
+      "set terminal pngcairo noenhanced size 900,500 font ',10'\nset key outside right\nset grid\n";
   for (const auto& m : metrics) {
     if (std::find(s.metrics.begin(), s.metrics.end(), m) == s.metrics.end()) {
       continue;
@@ -390,8 +400,8 @@ std::vector<chart_file> charts(const std::vector<grid_axis>& axes, const summary
       script += fmt::format(
           "set output {}\nset title {}\nset xlabel {}\nset ylabel {}\nset xtics ({})\n"
           "set xrange [-0.5:{}]\nset yrange [*:*]\nplot ",
-          gnuplot_quoted(f.png_name), gnuplot_quoted(title + ": " + m),
-          gnuplot_quoted(axes[x].key), gnuplot_quoted(m + " (mean, 95% CI)"), tics,
+          gnuplot_quoted(f.png_name), gnuplot_quoted(title + ": " + m), gnuplot_quoted(axes[x].key),
+          gnuplot_quoted(m + " (mean, 95% CI)"), tics,
           static_cast<double>(axes[x].values.size()) - 0.5);
       for (size_t li = 0; li < lines.size(); ++li) {
         std::string name;
@@ -400,12 +410,12 @@ std::vector<chart_file> charts(const std::vector<grid_axis>& axes, const summary
           if (a == x) {
             continue;
           }
-          name += fmt::format("{}{}={}", name.empty() ? "" : " ", axes[a].key,
-                              lines[li][other_axis++]);
+          name +=
+              fmt::format("{}{}={}", name.empty() ? "" : " ", axes[a].key, lines[li][other_axis++]);
         }
         // Lines side by side a little, so that their error bars do not hide each other.
-        double shift = (static_cast<double>(li) - (static_cast<double>(lines.size()) - 1) / 2) *
-                       0.04;
+        double shift =
+            (static_cast<double>(li) - (static_cast<double>(lines.size()) - 1) / 2) * 0.04;
         script += fmt::format("{}{} using ($1+{:.3f}):{}:{} with yerrorlines lw 2 title {}",
                               li == 0 ? "" : ", ", gnuplot_quoted(f.data_name), shift, 2 + li * 2,
                               3 + li * 2, gnuplot_quoted(name.empty() ? m : name));

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -62,8 +62,8 @@ std::vector<planned_run> plan(const sweep_spec& spec, const std::vector<grid_poi
       planned_run r;
       r.point = i;
       r.seed = seed;
-      r.identity = fmt::format("scenario={}\ntime_scale={}\nseed={}\n", spec.target,
-                               spec.time_scale, seed);
+      r.identity =
+          fmt::format("scenario={}\ntime_scale={}\nseed={}\n", spec.target, spec.time_scale, seed);
       for (const auto& f : spec.fixed) {
         r.identity += fmt::format("set {}={}\n", protocols::dotted(f.path), f.value);
       }
@@ -194,15 +194,15 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   }
   auto total = runs.size();
   auto already = total - pending.size();
-  fmt::print(stderr, "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, time "
+  fmt::print(stderr,
+             "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, time "
              "scale {}\n",
              total, points.size(), spec.seeds.size(), already, spec.jobs, spec.time_scale);
   auto exe = self_path();
-  auto patience = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::duration<double>(
-                          std::chrono::duration<double>(base.value->length).count() *
-                          spec.time_scale)) +
-                  90s;
+  auto patience =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(
+          std::chrono::duration<double>(base.value->length).count() * spec.time_scale)) +
+      90s;
   std::vector<running_child> running;
   size_t next = 0;
   size_t finished = 0;
@@ -240,8 +240,8 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
         ps.argv.push_back("--set");
         ps.argv.push_back(protocols::dotted(o.path) + "=" + o.value);
       }
-      int log = ::open((c.work / "output.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                       0644);
+      int log =
+          ::open((c.work / "output.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       ps.output_fd = log;
       ps.die_with_parent = true;
       c.pid = start_process(ps);
@@ -260,7 +260,8 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     }
     if (signals.wait(100ms) != 0) {
       stop_all();
-      fmt::print(stderr, "sweep: interrupted; the {} finished runs are kept, run the same command "
+      fmt::print(stderr,
+                 "sweep: interrupted; the {} finished runs are kept, run the same command "
                  "again to resume\n",
                  already + finished);
       outcome.rc = 130;
@@ -323,7 +324,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
       auto left = pending.size() - done_now;
       fmt::print(stderr, "sweep: [{}/{}] {}seed {}: {} ({:.1f}s); {} running; ETA {}\n",
                  already + done_now, total, label, r.seed,
-                 !complete ? "ERROR"
+                 !complete   ? "ERROR"
                  : code == 0 ? "PASS"
                              : "FAIL",
                  took, running.size() - 1,
@@ -359,7 +360,8 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
       fmt::print(stderr, "sweep: gnuplot failed on charts/charts.gp\n");
     }
   }
-  fmt::print(stderr, "sweep: {} runs in {}/runs.csv, summary.csv, summary.md, charts/ ({} charts)\n",
+  fmt::print(stderr,
+             "sweep: {} runs in {}/runs.csv, summary.csv, summary.md, charts/ ({} charts)\n",
              outcome.rows.size(), protocols::escape_control(spec.out), files.size());
   if (failed > 0) {
     fmt::print(stderr, "sweep: {} runs did not finish; run the same command again to retry them\n",
@@ -369,8 +371,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   return outcome;
 }
 
-int sweep_command(const sweep_args& args, const std::string& scenarios_dir,
-                  signal_guard& signals) {
+int sweep_command(const sweep_args& args, const std::string& scenarios_dir, signal_guard& signals) {
   sweep_spec spec;
   spec.target = args.target;
   spec.scenarios_dir = scenarios_dir;

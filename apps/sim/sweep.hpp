@@ -18,8 +18,8 @@ namespace l4sim::apps {
 
 /// Everything a sweep needs.
 struct sweep_spec {
-  std::string target;         ///< scenario NAME or FILE
-  std::string scenarios_dir;  ///< where NAMEs are found
+  std::string target;                               ///< scenario NAME or FILE
+  std::string scenarios_dir;                        ///< where NAMEs are found
   std::vector<protocols::scenario_override> fixed;  ///< applied to every run, before the grid
   std::vector<grid_axis> axes;
   std::vector<std::string> axis_sources;  ///< how errors name each axis, e.g. `--vary`
@@ -62,7 +62,6 @@ struct sweep_args {
 };
 
 /// Runs `sim sweep` from its command line; returns the exit code (2 on bad input).
-int sweep_command(const sweep_args& args, const std::string& scenarios_dir,
-                  signal_guard& signals);
+int sweep_command(const sweep_args& args, const std::string& scenarios_dir, signal_guard& signals);
 
 }  // namespace l4sim::apps

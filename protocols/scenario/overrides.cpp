@@ -14,7 +14,8 @@ parsed_override parse_override(const std::string& flag, const std::string& text)
   out.value.source = fmt::format("{} {}", flag, text);
   auto eq = text.find('=');
   if (eq == std::string::npos) {
-    out.error = fmt::format("{}: expected KEY=VALUE (e.g. balancer.algorithm=lc)", out.value.source);
+    out.error =
+        fmt::format("{}: expected KEY=VALUE (e.g. balancer.algorithm=lc)", out.value.source);
     return out;
   }
   auto key = text.substr(0, eq);
@@ -28,8 +29,9 @@ parsed_override parse_override(const std::string& flag, const std::string& text)
     auto dot = key.find('.', start);
     auto part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (part.empty()) {
-      out.error = fmt::format("{}: \"{}\" has an empty part (keys are like backends.server-3.delay)",
-                              out.value.source, key);
+      out.error =
+          fmt::format("{}: \"{}\" has an empty part (keys are like backends.server-3.delay)",
+                      out.value.source, key);
       out.value.path.clear();
       return out;
     }
@@ -62,8 +64,7 @@ YAML::Node find_entry(const YAML::Node& seq, const std::string& key, std::string
       return item;
     }
   }
-  if (!key.empty() && key.find_first_not_of("0123456789") == std::string::npos &&
-      key.size() < 6) {
+  if (!key.empty() && key.find_first_not_of("0123456789") == std::string::npos && key.size() < 6) {
     auto index = std::stoul(key);
     if (index < seq.size()) {
       return seq[index];

@@ -107,9 +107,10 @@ TEST_CASE("runs.csv has a row per run with every field escaped", "[study]") {
   other.seed = 4;
   other.metrics.erase("p99_ms.real");
   auto csv = runs_csv(axes, {r, other});
-  CHECK(csv == "clients.mix,seed,exit,passed,p99_ms.real\n"
-               "\"{real: 50, idle: \"\"50\"\"}\",3,1,0,12.5\n"
-               "\"{real: 50, idle: \"\"50\"\"}\",4,1,0,\n");
+  CHECK(csv ==
+        "clients.mix,seed,exit,passed,p99_ms.real\n"
+        "\"{real: 50, idle: \"\"50\"\"}\",3,1,0,12.5\n"
+        "\"{real: 50, idle: \"\"50\"\"}\",4,1,0,\n");
 }
 
 TEST_CASE("the summary has the mean and interval of each metric per grid point", "[study]") {
@@ -144,9 +145,10 @@ TEST_CASE("charts quote every label for gnuplot and hold only numbers in data", 
 
 TEST_CASE("a claim compares means at every value of a key", "[claims]") {
   std::string why;
-  auto c = parse_claim("p99_ms.real[balancer.algorithm=lc] <= p99_ms.real[balancer.algorithm=rr] "
-                       "at every backends.server-3.delay",
-                       two_axes, {"server-1"}, why);
+  auto c = parse_claim(
+      "p99_ms.real[balancer.algorithm=lc] <= p99_ms.real[balancer.algorithm=rr] "
+      "at every backends.server-3.delay",
+      two_axes, {"server-1"}, why);
   INFO(why);
   REQUIRE(c);
   auto s = summarize(two_axes, rows());
@@ -155,9 +157,10 @@ TEST_CASE("a claim compares means at every value of a key", "[claims]") {
   REQUIRE(v.lines.size() == 2);
   CHECK_THAT(v.lines[1], Catch::Contains("backends.server-3.delay=2s"));
 
-  auto strict = parse_claim("p99_ms.real[balancer.algorithm=lc] < p99_ms.real[balancer.algorithm="
-                            "rr] at every backends.server-3.delay",
-                            two_axes, {}, why);
+  auto strict = parse_claim(
+      "p99_ms.real[balancer.algorithm=lc] < p99_ms.real[balancer.algorithm="
+      "rr] at every backends.server-3.delay",
+      two_axes, {}, why);
   REQUIRE(strict);
   auto no = judge(*strict, two_axes, s);
   CHECK_FALSE(no.holds);  // equal at 100ms
@@ -168,26 +171,29 @@ TEST_CASE("a claim compares means at every value of a key", "[claims]") {
 TEST_CASE("a claim takes constants and factors", "[claims]") {
   std::string why;
   auto s = summarize(two_axes, rows());
-  auto c = parse_claim("p99_ms.real[balancer.algorithm=lc, backends.server-3.delay=2s] < 40", two_axes,
-                       {}, why);
+  auto c = parse_claim("p99_ms.real[balancer.algorithm=lc, backends.server-3.delay=2s] < 40",
+                       two_axes, {}, why);
   REQUIRE(c);
   CHECK(judge(*c, two_axes, s).holds);
-  auto f = parse_claim("p99_ms.real[balancer.algorithm=lc,backends.server-3.delay=2s] > "
-                       "p99_ms.real[balancer.algorithm=rr,backends.server-3.delay=2s] * 0.5",
-                       two_axes, {}, why);
+  auto f = parse_claim(
+      "p99_ms.real[balancer.algorithm=lc,backends.server-3.delay=2s] > "
+      "p99_ms.real[balancer.algorithm=rr,backends.server-3.delay=2s] * 0.5",
+      two_axes, {}, why);
   REQUIRE(f);
   CHECK_FALSE(judge(*f, two_axes, s).holds);
 }
 
 TEST_CASE("a claim with no data at a point does not hold", "[claims]") {
   std::string why;
-  auto c = parse_claim("p99_ms.real[balancer.algorithm=lc] < 99999 at every backends.server-3.delay",
-                       two_axes, {}, why);
+  auto c =
+      parse_claim("p99_ms.real[balancer.algorithm=lc] < 99999 at every backends.server-3.delay",
+                  two_axes, {}, why);
   REQUIRE(c);
   auto partial = rows();
-  partial.erase(std::remove_if(partial.begin(), partial.end(),
-                               [](const run_row& r) { return r.point[0] == "lc" && r.point[1] == "2s"; }),
-                partial.end());
+  partial.erase(
+      std::remove_if(partial.begin(), partial.end(),
+                     [](const run_row& r) { return r.point[0] == "lc" && r.point[1] == "2s"; }),
+      partial.end());
   auto v = judge(*c, two_axes, summarize(two_axes, partial));
   CHECK_FALSE(v.holds);
   CHECK_THAT(v.lines[1], Catch::Contains("no data"));
@@ -221,7 +227,8 @@ TEST_CASE("the Markdown summary shows mean and interval per point, with '|' esca
   run_row r2 = r;
   r2.metrics = {{"p99_ms.real", 12}};
   auto md = summary_markdown(axes, summarize(axes, {r, r2}), {"p99_ms.real", "share.server-1"});
-  CHECK(md == "| clients.mix | runs | p99_ms.real | share.server-1 |\n"
-              "|---|---:|---:|---:|\n"
-              "| a\\|b | 2 | 11 ± 13 | – |\n");
+  CHECK(md ==
+        "| clients.mix | runs | p99_ms.real | share.server-1 |\n"
+        "|---|---:|---:|---:|\n"
+        "| a\\|b | 2 | 11 ± 13 | – |\n");
 }

@@ -36,9 +36,9 @@ std::vector<fs::path> entries(const fs::path& dir) {
 }
 
 std::vector<std::string> sweep_argv(const fs::path& out) {
-  return {app_path("sim"), "sweep",  short_scenario(), "--vary",   "balancer.algorithm=rr,lc",
-          "--seeds",       "2",      "--jobs",         "2",        "--time-scale",
-          "0.2",           "--out",  out.string()};
+  return {app_path("sim"), "sweep", short_scenario(), "--vary", "balancer.algorithm=rr,lc",
+          "--seeds",       "2",     "--jobs",         "2",      "--time-scale",
+          "0.2",           "--out", out.string()};
 }
 
 }  // namespace
@@ -54,7 +54,8 @@ TEST_CASE("a sweep runs the grid x seeds, writes tables and charts, and resumes"
     CHECK_THAT(sweep.output(), Catch::Contains("ETA"));
   }
   auto runs = read_file(out.path / "runs.csv");
-  CHECK_THAT(runs, Catch::StartsWith("balancer.algorithm,seed,exit,passed,expect_1,share.server-1"));
+  CHECK_THAT(runs,
+             Catch::StartsWith("balancer.algorithm,seed,exit,passed,expect_1,share.server-1"));
   CHECK(lines_of(runs) == 5);
   auto summary = read_file(out.path / "summary.csv");
   CHECK_THAT(summary, Catch::StartsWith("balancer.algorithm,runs,passed_mean,passed_ci95"));
@@ -88,8 +89,7 @@ TEST_CASE("a sweep runs the grid x seeds, writes tables and charts, and resumes"
   CHECK(lines_of(read_file(out.path / "runs.csv")) == 5);
 }
 
-TEST_CASE("a sweep with a bad value exits 2 naming the --vary argument before any run",
-          "[sweep]") {
+TEST_CASE("a sweep with a bad value exits 2 naming the --vary argument before any run", "[sweep]") {
   temp_dir out;
   child_process sweep{{app_path("sim"), "sweep", short_scenario(), "--vary",
                        "backends.server-2.delay=10ms,fast", "--seeds", "1", "--out",
@@ -125,13 +125,13 @@ TEST_CASE("an experiment file with a bad claim or value exits 2 naming file and 
                       << "claims:\n"
                       << "  - share.server-9 < 1\n"
                       << "colour: blue\n";
-  child_process x{{app_path("sim"), "experiment", file.string(), "--out",
-                   (dir.path / "out").string()}};
+  child_process x{
+      {app_path("sim"), "experiment", file.string(), "--out", (dir.path / "out").string()}};
   auto rc = x.wait_exit(std::chrono::seconds{20});
   INFO(x.output());
   CHECK(rc == 2);
   CHECK_THAT(x.output(), Catch::Contains(file.string() + ":6:5: claim: \"share.server-9\" is not "
-                                         "a metric"));
+                                                         "a metric"));
   CHECK_THAT(x.output(), Catch::Contains(file.string() + ":7:1: unknown key \"colour\""));
   CHECK_FALSE(fs::exists(dir.path / "out" / "runs"));
 
@@ -139,20 +139,20 @@ TEST_CASE("an experiment file with a bad claim or value exits 2 naming file and 
   std::ofstream{file} << "scenario: " << short_scenario() << "\n"
                       << "grid:\n"
                       << "  backends.server-2.delay: [10ms, fast]\n";
-  child_process y{{app_path("sim"), "experiment", file.string(), "--out",
-                   (dir.path / "out").string()}};
+  child_process y{
+      {app_path("sim"), "experiment", file.string(), "--out", (dir.path / "out").string()}};
   CHECK(y.wait_exit(std::chrono::seconds{20}) == 2);
   CHECK_THAT(y.output(), Catch::Contains(file.string() + ":3:3: grid backends.server-2.delay=fast: "
-                                         "delay in backend"));
+                                                         "delay in backend"));
 }
 
 TEST_CASE("overrides (--set) reach every service process under --services", "[sweep][services]") {
   temp_dir out;
   child_process sim{{app_path("sim"), "run", short_scenario(), "--services", "--time-scale", "0.5",
                      "--quiet", "--report", out.path.string(), "--set",
-                     "clients.mix={real: 50, fire_and_forget: 50}", "--set", "backends.server-1.delay=300ms",
-                     "--set", "backends.server-2.delay=300ms", "--set",
-                     "backends.server-3.delay=300ms"}};
+                     "clients.mix={real: 50, fire_and_forget: 50}", "--set",
+                     "backends.server-1.delay=300ms", "--set", "backends.server-2.delay=300ms",
+                     "--set", "backends.server-3.delay=300ms"}};
   auto rc = sim.wait_exit(std::chrono::seconds{90});
   INFO(sim.output());
   REQUIRE(rc.has_value());
@@ -168,9 +168,10 @@ TEST_CASE("overrides (--set) reach every service process under --services", "[sw
 TEST_CASE("overrides (--set) reach the in-process run the same way", "[sweep]") {
   temp_dir out;
   child_process sim{{app_path("sim"), "run", short_scenario(), "--time-scale", "0.5", "--quiet",
-                     "--report", out.path.string(), "--set", "clients.mix={real: 50, fire_and_forget: 50}",
-                     "--set", "backends.server-1.delay=300ms", "--set",
-                     "backends.server-2.delay=300ms", "--set", "backends.server-3.delay=300ms"}};
+                     "--report", out.path.string(), "--set",
+                     "clients.mix={real: 50, fire_and_forget: 50}", "--set",
+                     "backends.server-1.delay=300ms", "--set", "backends.server-2.delay=300ms",
+                     "--set", "backends.server-3.delay=300ms"}};
   auto rc = sim.wait_exit(std::chrono::seconds{90});
   INFO(sim.output());
   REQUIRE(rc.has_value());
