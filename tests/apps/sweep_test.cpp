@@ -1,6 +1,7 @@
 // `sim sweep`, `sim experiment` and `sim run --set` end to end: real child processes of the
 // sim binary, a three-second test scenario at time scale 0.2.
 
+#include <csignal>
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -180,4 +181,36 @@ TEST_CASE("overrides (--set) reach the in-process run the same way", "[sweep]") 
   REQUIRE(clients.contains("fire_and_forget"));
   REQUIRE(clients.contains("real"));
   CHECK(clients["real"]["latency_seconds"]["p50"].get<double>() >= 0.29);
+}
+
+TEST_CASE("an interrupted sweep keeps its finished runs, leaves no half run and resumes",
+          "[sweep]") {
+  temp_dir out;
+  std::vector<std::string> argv{
+      app_path("sim"),  "sweep", short_scenario(), "--vary", "balancer.algorithm=rr,lc",
+      "--seeds",        "6",     "--jobs",         "2",      "--out",
+      out.path.string()};
+  {
+    child_process sweep{argv};
+    REQUIRE(sweep.wait_for_output("[2/12]", std::chrono::seconds{60}));
+    sweep.signal(SIGINT);
+    auto rc = sweep.wait_exit(std::chrono::seconds{30});
+    INFO(sweep.output());
+    CHECK(rc == 130);
+    CHECK_THAT(sweep.output(), Catch::Contains("interrupted"));
+  }
+  size_t kept = 0;
+  for (auto& e : entries(out.path / "runs")) {
+    CHECK(e.filename().string().rfind(".work-", 0) != 0);
+    CHECK(fs::exists(e / "run.json"));
+    ++kept;
+  }
+  CHECK(kept >= 2);
+  CHECK(kept < 12);
+  child_process again{argv};
+  auto rc = again.wait_exit(std::chrono::seconds{100});
+  INFO(again.output());
+  REQUIRE(rc == 0);
+  CHECK_THAT(again.output(), Catch::Contains(std::to_string(kept) + " done already"));
+  CHECK(lines_of(read_file(out.path / "runs.csv")) == 13);
 }
