@@ -352,6 +352,9 @@ int experiment_command(const experiment_args& args, const std::string& experimen
     }
   }
   x.name = fs::path{file}.stem().string();
+  if (auto name = root["name"]; name && (!name.IsScalar() || name.Scalar() != x.name)) {
+    fail(name, fmt::format("name: must equal the file's base name \"{}\"", x.name));
+  }
   if (root["description"] && root["description"].IsScalar()) {
     x.description = root["description"].Scalar();
   }
