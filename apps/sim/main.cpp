@@ -24,9 +24,11 @@
 #include "actors/io/system.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
+#include "apps/sim/experiment.hpp"
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
+#include "apps/sim/sweep.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -78,6 +80,7 @@ struct run_options {
   bool verbose = false;
   bool services = false;
   std::string attach;
+  std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
 };
 
@@ -102,7 +105,16 @@ int run(const run_options& opts, apps::signal_guard& signals) {
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                  std::shared_ptr<apps::service_set>& services) {
-  auto loaded = protocols::find_scenario(opts.target, opts.dir);
+  std::vector<protocols::scenario_override> overrides;
+  for (auto& text : opts.sets) {
+    auto parsed = protocols::parse_override("--set", text);
+    if (!parsed.error.empty()) {
+      fmt::print(stderr, "sim: {}\n", protocols::escape_control(parsed.error));
+      return 2;
+    }
+    overrides.push_back(parsed.value);
+  }
+  auto loaded = protocols::find_scenario(opts.target, opts.dir, overrides);
   if (!loaded.ok()) {
     fmt::print(stderr, "{}\n", loaded.error_text());
     return 2;
@@ -297,6 +309,9 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "play a scenario, show it live, judge it");
   run_cmd->add_option("scenario", opts.target, "scenario NAME or FILE")->required();
   run_cmd->add_option("--seed", opts.seed, "override the scenario's seed");
+  run_cmd->add_option("--set", opts.sets,
+                      "override a scenario key before validation, e.g. --set balancer.algorithm=lc "
+                      "--set backends.server-3.delay=2s (repeatable)");
   run_cmd->add_option("--duration", opts.duration, "override the scenario's duration (e.g. 20s)");
   run_cmd->add_option("--time-scale", opts.time_scale,
                       "real time per scenario time: 0.1 runs ten times faster");
@@ -312,6 +327,37 @@ int main(int argc, char** argv) {
                    "(their control ports)")
       ->excludes(services_flag);
   apps::add_control_tls_options(*run_cmd, opts.control_tls);
+  apps::sweep_args sweep;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "run a scenario over a grid of values x seeds in parallel; tables and charts");
+  sweep_cmd->add_option("scenario", sweep.target, "scenario NAME or FILE")->required();
+  sweep_cmd->add_option("--vary", sweep.vary, "KEY=V1,V2,... a varied scenario key (repeatable)")
+      ->required();
+  sweep_cmd->add_option("--set", sweep.sets, "KEY=VALUE for every run (repeatable)");
+  sweep_cmd->add_option("--seeds", sweep.seeds, "seeds per grid point, 1..N (default 5)");
+  sweep_cmd->add_option("--jobs", sweep.jobs, "runs at a time (default: the number of cores)");
+  sweep_cmd->add_option("--time-scale", sweep.time_scale,
+                        "real time per scenario time (default 0.2: runs are live, five times "
+                        "faster; there is no virtual time yet)");
+  sweep_cmd->add_option("--out", sweep.out, "folder of runs/, runs.csv, summary.csv, charts/")
+      ->required();
+  sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
+      ->delimiter(',');
+  sweep_cmd->add_flag("--fresh", sweep.fresh,
+                      "run everything again (default: keep the finished runs in --out)");
+  apps::experiment_args experiment;
+  std::string experiments_flag;
+  auto* experiment_cmd = app.add_subcommand(
+      "experiment", "run an experiment file (experiments/NAME.yaml) and judge its claims");
+  experiment_cmd->add_option("experiment", experiment.target, "experiment NAME or FILE")
+      ->required();
+  experiment_cmd->add_option("--out", experiment.out, "folder (default out/experiments/NAME)");
+  experiment_cmd->add_option("--jobs", experiment.jobs,
+                             "runs at a time (default: the file's, "
+                             "else the number of cores)");
+  experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
+  experiment_cmd->add_flag("--fresh", experiment.fresh,
+                           "run everything again (default: keep the finished runs in --out)");
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");
@@ -339,6 +385,17 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) {
     return validate(files);
+  }
+  if (*experiment_cmd) {
+    apps::signal_guard signals;
+    auto where = !experiments_flag.empty()                      ? experiments_flag
+                 : std::filesystem::is_directory("experiments") ? std::string{"experiments"}
+                                                                : std::string{L4SIM_EXPERIMENT_DIR};
+    return apps::experiment_command(experiment, where, dir, signals);
+  }
+  if (*sweep_cmd) {
+    apps::signal_guard signals;
+    return apps::sweep_command(sweep, dir, signals);
   }
   opts.dir = dir;
   actors::raise_open_file_limit();

@@ -231,9 +231,17 @@ load_result finish(error_sink& sink, scenario value) {
   return result;
 }
 
-load_result parse(const std::string& yaml, error_sink& sink, const std::string& file_stem) {
+load_result parse(const std::string& yaml, error_sink& sink, const std::string& file_stem,
+                  const std::vector<scenario_override>& sets) {
   try {
     auto root = YAML::Load(yaml);
+    if (!sets.empty()) {
+      return detail::load_with_overrides(root, sets, [&](const YAML::Node& tree) {
+        error_sink each{sink.file()};
+        auto value = read_scenario(each, tree, file_stem);
+        return finish(each, std::move(value));
+      });
+    }
     auto value = read_scenario(sink, root, file_stem);
     return finish(sink, std::move(value));
   } catch (const YAML::Exception& e) {
@@ -297,16 +305,18 @@ std::string load_result::error_text() const {
   return out;
 }
 
-load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors) {
+load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors,
+                               const std::vector<scenario_override>& sets) {
   error_sink sink{name_for_errors};
-  auto result = parse(yaml, sink, "");
+  auto result = parse(yaml, sink, "", sets);
   if (result.value) {
     result.value->file = name_for_errors;
   }
   return result;
 }
 
-load_result load_scenario_file(const std::string& path) {
+load_result load_scenario_file(const std::string& path,
+                               const std::vector<scenario_override>& sets) {
   error_sink sink{path};
   std::ifstream in{path, std::ios::binary};
   if (!in) {
@@ -315,7 +325,7 @@ load_result load_scenario_file(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  auto result = parse(text.str(), sink, std::filesystem::path{path}.stem().string());
+  auto result = parse(text.str(), sink, std::filesystem::path{path}.stem().string(), sets);
   if (result.value) {
     result.value->file = path;
   }
@@ -367,7 +377,8 @@ std::string scenario_path(const std::string& name_or_path, const std::string& sc
   return (std::filesystem::path{scenarios_dir} / (name_or_path + ".yaml")).string();
 }
 
-load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir) {
+load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir,
+                          const std::vector<scenario_override>& sets) {
   auto path = scenario_path(name_or_path, scenarios_dir);
   std::error_code ec;
   if (path != name_or_path && !std::filesystem::exists(path, ec)) {
@@ -382,7 +393,7 @@ load_result find_scenario(const std::string& name_or_path, const std::string& sc
                                scenarios_dir, names.empty() ? "none" : detail::join(names))});
     return result;
   }
-  return load_scenario_file(path);
+  return load_scenario_file(path, sets);
 }
 
 std::vector<scenario_summary> list_scenarios(const std::string& dir) {
