@@ -72,7 +72,7 @@ TEST_CASE("bad durations, rates and numbers name the key and the value", "[scena
   CHECK_THAT(errors_of(base + "seed: 1.5\n"), Contains("t.yaml:4:7: seed in scenario"));
   CHECK_THAT(errors_of(base + "balancer: {algorithm: fastest}\n"),
              Contains("t.yaml:4:23: algorithm in balancer: \"fastest\" is not one of rr, lc, "
-                      "rand"));
+                      "rand, p2c, hash, maglev"));
   CHECK_THAT(errors_of(base + "balancer: {client_timeout: soon}\n"),
              Contains("t.yaml:4:28: client_timeout in balancer: \"soon\" is not a duration"));
   CHECK_THAT(errors_of(base + "balancer: {tunnel_timeout: 60}\n"),

@@ -76,7 +76,7 @@ TEST_CASE("every shipped scenario loads, has a description and expectations", "[
   }
   CHECK(names == std::vector<std::string>{"algorithm-switch", "connection-limit", "kill-backend",
                                           "least-conn-delay", "round-robin", "slowloris",
-                                          "slowloris-lb"});
+                                          "slowloris-lb", "sticky-sessions", "weighted"});
 }
 
 TEST_CASE("the design example loads with every value", "[scenario]") {
