@@ -26,7 +26,7 @@ TEST_CASE("unknown keys are named with their position and the keys allowed", "[s
              Contains("t.yaml:4:1: unknown key \"dealy\" in scenario (known: name, "));
   CHECK_THAT(errors_of("name: t\nduration: 30s\nbackends: [{id: a, dealy: 3s}]\n"),
              Contains("t.yaml:3:20: unknown key \"dealy\" in backend (known: id, delay, "
-                      "max_conns, idle_timeout, chaos, hang, weight, maxconn)"));
+                      "max_conns, idle_timeout, chaos, hang, weight, maxconn, accept_proxy)"));
   CHECK_THAT(errors_of(base + "balancer: {algo: rr}\n"),
              Contains("t.yaml:4:12: unknown key \"algo\" in balancer (known: algorithm, "));
   CHECK_THAT(errors_of(base + "balancer:\n  health: {intervall: 3s}\n"),
