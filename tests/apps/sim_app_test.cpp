@@ -115,7 +115,7 @@ TEST_CASE("sim run sticky-sessions passes time-scaled: no client address at two 
   auto sticky = report["verdicts"][0];
   INFO(sticky.dump());
   CHECK_THAT(sticky["observed"].get<std::string>(),
-             Catch::StartsWith("12 client addresses, 0 at more than one backend"));
+             Catch::StartsWith("11 client addresses, 0 at more than one backend"));
 }
 
 TEST_CASE("sim run plays every kind of timeline event", "[sim-app]") {
