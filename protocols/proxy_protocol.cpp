@@ -72,8 +72,14 @@ std::optional<raw_pair> raw_addresses(const proxy_info& info) {
     return std::nullopt;
   }
   raw_pair p;
-  auto src_family = family_of(unmapped(info.src_address), p.src);
-  auto dst_family = family_of(unmapped(info.dst_address), p.dst);
+  auto src_family = family_of(info.src_address, p.src);
+  auto dst_family = family_of(info.dst_address, p.dst);
+  if (src_family == 0 || src_family != dst_family) {
+    // An IPv4-mapped client on an IPv4 listener (or the reverse): both as IPv4. Only when
+    // the families differ, so that two IPv6 addresses stay IPv6 (found by the fuzzer).
+    src_family = family_of(unmapped(info.src_address), p.src);
+    dst_family = family_of(unmapped(info.dst_address), p.dst);
+  }
   if (src_family == 0 || src_family != dst_family) {
     return std::nullopt;
   }

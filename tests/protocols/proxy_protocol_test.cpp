@@ -87,6 +87,9 @@ TEST_CASE("PROXY v1 encodes as the spec's example lines", "[proxy]") {
   CHECK(encode_proxy_v1({true, false, "::1", 1, "127.0.0.1", 2}) == "PROXY UNKNOWN\r\n");
   CHECK(encode_proxy_v1({true, false, "::ffff:10.1.2.3", 1, "127.0.0.1", 2}) ==
         "PROXY TCP4 10.1.2.3 127.0.0.1 1 2\r\n");
+  // Two IPv6 addresses stay IPv6 even when one is IPv4-mapped (a fuzzer find).
+  CHECK(encode_proxy_v1({true, true, "2001:db8::1", 1, "::ffff:255.255.255.255", 2}) ==
+        "PROXY TCP6 2001:db8::1 ::ffff:255.255.255.255 1 2\r\n");
 }
 
 TEST_CASE("PROXY v2 encodes signature, command, family, length and addresses", "[proxy]") {
