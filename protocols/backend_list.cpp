@@ -23,8 +23,10 @@ bool numeric_host(const std::string& host) {
          host.find_first_not_of("0123456789.") == std::string::npos;
 }
 
-/// Reads `key=value` options after the endpoint; only `weight` exists so far.
+/// Reads `key=value` options after the endpoint: `weight` and `maxconn`, each at most once.
 bool read_options(std::string_view rest, backend_entry& out, std::string& why) {
+  bool have_weight = false;
+  bool have_maxconn = false;
   while (!(rest = trim(rest)).empty()) {
     auto space = rest.find_first_of(" \t");
     auto option = rest.substr(0, space);
@@ -32,7 +34,12 @@ bool read_options(std::string_view rest, backend_entry& out, std::string& why) {
     auto eq = option.find('=');
     auto key = option.substr(0, eq);
     auto value = eq == std::string_view::npos ? std::string_view{} : option.substr(eq + 1);
+    if ((key == "weight" && have_weight) || (key == "maxconn" && have_maxconn)) {
+      why = fmt::format("option \"{}\" given twice", key);
+      return false;
+    }
     if (key == "weight") {
+      have_weight = true;
       auto w = parse_uint(value, max_backend_weight);
       if (!w || *w == 0) {
         why =
@@ -40,8 +47,17 @@ bool read_options(std::string_view rest, backend_entry& out, std::string& why) {
         return false;
       }
       out.weight = static_cast<uint32_t>(*w);
+    } else if (key == "maxconn") {
+      have_maxconn = true;
+      auto m = parse_uint(value, max_backend_conns);
+      if (!m) {
+        why = fmt::format("maxconn \"{}\" is not a whole number in 0..{} (0 = no cap)", value,
+                          max_backend_conns);
+        return false;
+      }
+      out.max_conns = static_cast<uint32_t>(*m);
     } else {
-      why = fmt::format("unknown option \"{}\" (known: weight=N)", option);
+      why = fmt::format("unknown option \"{}\" (known: weight=N, maxconn=N)", option);
       return false;
     }
   }
@@ -64,7 +80,7 @@ std::optional<std::vector<backend_entry>> parse_backend_list(std::string_view te
     auto eq = head.find('=');
     auto ep = parse_endpoint(eq == std::string_view::npos ? head : head.substr(eq + 1));
     if (!ep || eq == 0) {
-      why = fmt::format("\"{}\" is not [name=]host:port[ weight=N]", item);
+      why = fmt::format("\"{}\" is not [name=]host:port[ weight=N][ maxconn=N]", item);
       return std::nullopt;
     }
     entry.where = *ep;
@@ -114,6 +130,9 @@ std::string format_backend_list(const std::vector<backend_entry>& entries) {
     text += fmt::format("{}{}={}", text.empty() ? "" : ",", e.name, to_string(e.where));
     if (e.weight != 1) {
       text += fmt::format(" weight={}", e.weight);
+    }
+    if (e.max_conns != 0) {
+      text += fmt::format(" maxconn={}", e.max_conns);
     }
   }
   return text;

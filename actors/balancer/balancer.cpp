@@ -65,7 +65,7 @@ void balancer_handle::stop() const {
 }
 
 caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
-  picker_config pcfg{cfg.backends, cfg.algorithm, cfg.seed, cfg.log};
+  picker_config pcfg{cfg.backends, cfg.algorithm, cfg.seed, cfg.log, cfg.hash_balance};
   auto picker = spawn_picker(sys, pcfg);
   if (!picker) {
     return picker.error();

@@ -36,13 +36,19 @@ struct picker_state {
     return nullptr;
   }
 
-  caf::result<protocols::backend_pick> pick(const std::vector<std::string>& exclude) {
-    scratch.clear();
-    for (auto& row : stats.backends) {
+  caf::result<protocols::backend_pick> pick(const std::vector<std::string>& exclude,
+                                            const std::string& key = {}) {
+    scratch.resize(stats.backends.size());
+    for (size_t i = 0; i < stats.backends.size(); ++i) {
+      auto& row = stats.backends[i];
       bool excluded = std::find(exclude.begin(), exclude.end(), row.id) != exclude.end();
-      scratch.push_back({row.healthy && !excluded, row.active + row.pending, row.weight});
+      auto& c = scratch[i];
+      c.eligible = row.healthy && !excluded;
+      c.load = row.active + row.pending;
+      c.weight = row.weight;
+      c.id = row.id;
     }
-    auto chosen = policy->pick(scratch);
+    auto chosen = policy->pick(scratch, key);
     if (!chosen) {
       return caf::make_error(l4_errc::no_healthy_backend);
     }
@@ -57,7 +63,7 @@ using picker_self = picker_actor::stateful_pointer<picker_state>;
 
 picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
   auto& st = self->state;
-  st.policy = make_policy(cfg.algorithm, cfg.seed);
+  st.policy = make_policy(cfg.algorithm, cfg.seed, cfg.hash_balance);
   st.stats.algorithm = st.policy->name();
   for (auto& be : cfg.backends) {
     protocols::backend_row row;
@@ -77,6 +83,9 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
   return {
       [self](pick_atom, const std::vector<std::string>& exclude) {
         return self->state.pick(exclude);
+      },
+      [self](pick_atom, const std::vector<std::string>& exclude, const std::string& key) {
+        return self->state.pick(exclude, key);
       },
       [self](opened_atom, const std::string& id) {
         if (auto* row = self->state.find(id)) {
@@ -154,7 +163,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
       },
       [self](caf::put_atom, algo_atom, const std::string& name) -> caf::result<std::string> {
         auto& st = self->state;
-        auto next = make_policy(name, st.cfg.seed);
+        auto next = make_policy(name, st.cfg.seed, st.cfg.hash_balance);
         if (!next) {
           return caf::make_error(l4_errc::bad_config, fmt::format("unknown algorithm \"{}\" ({})",
                                                                   name, policy_names()));
@@ -176,7 +185,7 @@ caf::expected<picker_actor> spawn_picker(caf::actor_system& sys, picker_config c
   if (cfg.backends.empty()) {
     return caf::make_error(l4_errc::bad_config, "no backends");
   }
-  if (!make_policy(cfg.algorithm, cfg.seed)) {
+  if (!make_policy(cfg.algorithm, cfg.seed, cfg.hash_balance)) {
     return caf::make_error(l4_errc::bad_config, fmt::format("unknown algorithm \"{}\" ({})",
                                                             cfg.algorithm, policy_names()));
   }
@@ -192,13 +201,13 @@ std::string format_stats_table(const std::string& title, const protocols::balanc
   }
   std::string out = fmt::format("{} algorithm={} accepted={} no_backend={}\n", title, st.algorithm,
                                 st.accepted, st.no_backend);
-  out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8}\n", "backend",
-                     id_width, "address", address_width, "state", "active", "total", "bytes_in",
-                     "bytes_out", "failures");
+  out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>6} {:>7} {:>8} {:>10} {:>10} {:>8}\n", "backend",
+                     id_width, "address", address_width, "state", "weight", "active", "total",
+                     "bytes_in", "bytes_out", "failures");
   for (auto& row : st.backends) {
-    out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8}\n", row.id,
+    out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>6} {:>7} {:>8} {:>10} {:>10} {:>8}\n", row.id,
                        id_width, row.address, address_width, row.healthy ? "UP" : "DOWN",
-                       row.active, row.total, protocols::format_bytes(row.bytes_in),
+                       row.weight, row.active, row.total, protocols::format_bytes(row.bytes_in),
                        protocols::format_bytes(row.bytes_out), row.failures);
   }
   out.pop_back();

@@ -3,7 +3,8 @@
 // The picker: the balancer's registry of backends (address, weight, health, open and
 // total connections, bytes, failures) and the balancing policy that chooses among them.
 //
-// In: pick requests from sessions (with the backends to avoid on a retry), connection
+// In: pick requests from sessions (with the backends to avoid on a retry and, for the
+// hashing algorithms, the client's key: see `client_key`), connection
 // events from sessions (opened, failed, released, finished), health transitions from the
 // health monitor, new addresses of backends whose names re-resolved (`put_atom`),
 // algorithm switches, backends added and removed, stats requests, and
@@ -25,6 +26,8 @@ namespace l4sim::actors {
 /// The picker's interface.
 using picker_actor = caf::typed_actor<
     caf::replies_to<pick_atom, std::vector<std::string>>::with<protocols::backend_pick>,
+    caf::replies_to<pick_atom, std::vector<std::string>,
+                    std::string>::with<protocols::backend_pick>,
     caf::reacts_to<opened_atom, std::string>, caf::reacts_to<failed_atom, std::string>,
     caf::reacts_to<caf::close_atom, std::string>, caf::reacts_to<protocols::session_finished>,
     caf::reacts_to<protocols::backend_health_changed>, caf::reacts_to<accepted_atom>,
@@ -40,9 +43,10 @@ using picker_backend = protocols::backend_spec;
 /// The picker's start-up configuration.
 struct picker_config {
   std::vector<picker_backend> backends;
-  std::string algorithm = "rr";  ///< rr, lc or rand
-  uint64_t seed = 1;             ///< seeds `rand`
+  std::string algorithm = "rr";  ///< see protocols::algorithm_names
+  uint64_t seed = 1;             ///< seeds `rand` and `p2c`
   bool log = true;               ///< log algorithm switches
+  uint32_t hash_balance = 125;   ///< `hash`'s load bound, % of the weighted share; 0 = off
 };
 
 /// Spawns a picker; fails on an unknown algorithm or an empty backend list.

@@ -2,7 +2,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/io/broker.hpp>
@@ -14,12 +19,35 @@ namespace l4sim::actors {
 
 namespace {
 
+/// Returns the local address and port of a connected socket ("" and 0 when unknown).
+std::pair<std::string, uint16_t> local_end(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {"", 0};
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    return {text, ntohs(a->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    return {text, ntohs(a->sin6_port)};
+  }
+  return {"", 0};
+}
+
 class session : public caf::io::broker {
  public:
   session(caf::actor_config& acfg, caf::io::connection_handle client, session_deps deps)
       : caf::io::broker(acfg), client_(client), deps_(std::move(deps)) {}
 
   caf::behavior make_behavior() override {
+    client_address_ = remote_addr(client_);
+    client_port_ = remote_port(client_);
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
     // Out of fds already: nothing to pick for; the pump closes the client and finishes.
@@ -55,7 +83,7 @@ class session : public caf::io::broker {
 
   void request_pick() {
     busy_ = true;
-    request(deps_.picker, std::chrono::seconds{10}, pick_atom_v, tried_)
+    request(deps_.picker, std::chrono::seconds{10}, pick_atom_v, tried_, client_address_)
         .then(
             [this](const protocols::backend_pick& pick) {
               busy_ = false;
@@ -87,9 +115,22 @@ class session : public caf::io::broker {
                 maybe_quit();
                 return;  // the client left meanwhile; `sock` closes itself
               }
+              auto fd = sock.release();
+              if (!send_proxy_header(fd)) {
+                // The backend reset or closed already (or, never seen, a fresh socket's
+                // send buffer refused ~100 bytes): a failed connect, retried like one.
+                sock = dialed_socket{fd};
+                send(deps_.picker, failed_atom_v, id);
+                if (tried_.size() <= deps_.cfg.retries) {
+                  request_pick();
+                } else {
+                  give_up();
+                }
+                return;
+              }
               backend_id_ = id;
               send(deps_.picker, opened_atom_v, id);
-              pump_->attach_backend(sock.release());
+              pump_->attach_backend(fd);
             },
             [this, id = pick.id](const caf::error& err) {
               busy_ = false;
@@ -112,6 +153,25 @@ class session : public caf::io::broker {
                 give_up();
               }
             });
+  }
+
+  /// Writes the PROXY header, if configured, to a just-connected backend socket. A fresh
+  /// socket's send buffer (kilobytes) takes the header (at most 52 bytes for v2, 104 for
+  /// v1) in one call, so it is written here directly, ahead of anything the pump queues.
+  bool send_proxy_header(int fd) {
+    if (deps_.cfg.send_proxy == protocols::proxy_version::none) {
+      return true;
+    }
+    protocols::proxy_info info;
+    auto [local_address, local_port] = local_end(static_cast<int>(client_.id()));
+    info.proxied = !client_address_.empty() && !local_address.empty();
+    info.src_address = client_address_;
+    info.src_port = client_port_;
+    info.dst_address = local_address;
+    info.dst_port = local_port;
+    auto header = protocols::encode_proxy(deps_.cfg.send_proxy, info);
+    auto n = ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+    return n == static_cast<ssize_t>(header.size());
   }
 
   /// No backend could be had: close the client at once.
@@ -143,6 +203,8 @@ class session : public caf::io::broker {
   std::unique_ptr<broker_pump> pump_;
   std::vector<std::string> tried_;
   std::string backend_id_;
+  std::string client_address_;  // the hashing algorithms' key
+  uint16_t client_port_ = 0;
   bool busy_ = false;
   bool gave_up_ = false;
 };

@@ -1,6 +1,8 @@
 #include "actors/clients/spawner.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -158,6 +160,7 @@ class spawner : public caf::event_based_actor {
     cc.seed = ticket.seed;
     cc.address = cfg_.address;
     cc.port = cfg_.port;
+    cc.source = client_source_address(ticket.id, cfg_.source_addresses);
     cc.connect_timeout = cfg_.connect_timeout;
     cc.dialer = dialer_;
     cc.reporter = caf::actor_cast<caf::actor>(this);
@@ -263,6 +266,13 @@ std::array<protocols::client_profile, protocols::client_kind_count> default_prof
     result[static_cast<std::size_t>(kind)] = default_profile(kind);
   }
   return result;
+}
+
+std::string client_source_address(uint64_t id, uint32_t n) {
+  if (n == 0) {
+    return {};
+  }
+  return "127.0.1." + std::to_string(1 + id % std::min(n, max_source_addresses));
 }
 
 spawner_actor spawn_spawner(caf::actor_system& sys, spawner_config cfg) {

@@ -36,7 +36,8 @@ struct plan_options {
 struct planned_backend {
   std::string id;
   backend_config cfg;  ///< port 0 until a stage binds it
-  uint32_t weight = 1;
+  uint32_t weight = 1;        ///< the balancer's weight for it
+  uint32_t lb_max_conns = 0;  ///< the balancer's cap for it; 0 = none
 };
 
 /// A scenario resolved for one run.

@@ -123,7 +123,11 @@ class dialer : public caf::io::broker {
   caf::behavior make_behavior() override {
     return {
         [this](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout)
-            -> caf::result<dialed_socket> { return dial(address, port, timeout); },
+            -> caf::result<dialed_socket> { return dial(address, port, timeout, {}); },
+        [this](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout,
+               const std::string& source) -> caf::result<dialed_socket> {
+          return dial(address, port, timeout, source);
+        },
         [this](dialed_atom, uint64_t id) { finish(id, false); },
         [this](caf::timeout_atom, uint64_t id) { finish(id, true); },
     };
@@ -138,9 +142,9 @@ class dialer : public caf::io::broker {
   }
 
  private:
-  caf::result<dialed_socket> dial(const std::string& address, uint16_t port,
-                                  caf::timespan timeout) {
-    auto fd = start_connect(address, port);
+  caf::result<dialed_socket> dial(const std::string& address, uint16_t port, caf::timespan timeout,
+                                  const std::string& source) {
+    auto fd = start_connect(address, port, source);
     if (!fd) {
       return fd.error();
     }

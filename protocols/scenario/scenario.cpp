@@ -48,6 +48,8 @@ std::string to_string(expect_kind kind) {
       return "latency";
     case expect_kind::refused_at_least:
       return "refused_at_least";
+    case expect_kind::sticky_clients:
+      return "sticky_clients";
   }
   return "unknown";
 }

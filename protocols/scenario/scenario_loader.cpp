@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "protocols/algorithms.hpp"
+#include "protocols/backend_list.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -99,11 +100,12 @@ void read_params(error_sink& sink, const YAML::Node& node, scenario_clients& cli
 }
 
 void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& out) {
-  map_reader map{sink,
-                 node,
-                 "balancer",
-                 {"algorithm", "health", "connect_timeout", "retries", "client_timeout",
-                  "server_timeout", "tunnel_timeout", "client_fin_timeout", "max_conns"}};
+  map_reader map{
+      sink,
+      node,
+      "balancer",
+      {"algorithm", "health", "connect_timeout", "retries", "client_timeout", "server_timeout",
+       "tunnel_timeout", "client_fin_timeout", "max_conns", "send_proxy", "hash_balance"}};
   map.choice_into("algorithm", out.algorithm, algorithm_names());
   map.duration_into("connect_timeout", out.connect_timeout, true);
   map.count_into("retries", out.retries, 0, 100);
@@ -113,6 +115,12 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
   map.duration_into("tunnel_timeout", out.tunnel_timeout);
   map.duration_into("client_fin_timeout", out.client_fin_timeout);
   map.count_into("max_conns", out.max_conns, 0, 1'000'000);
+  map.choice_into("send_proxy", out.send_proxy, {"none", "v1", "v2"});
+  if (map.count_into("hash_balance", out.hash_balance, 0, 1000) && out.hash_balance != 0 &&
+      out.hash_balance < 100) {
+    sink.add(*map.find("hash_balance"),
+             "hash_balance in balancer: 0 (off) or 100..1000 (% of a backend's weighted share)");
+  }
   if (auto health = map.find("health")) {
     map_reader h{sink, *health, "balancer.health", {"interval", "timeout", "rise", "fall"}};
     h.duration_into("interval", out.health.interval, true);
@@ -124,7 +132,10 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
 
 void read_clients(error_sink& sink, const YAML::Node& node, scenario_clients& out) {
   map_reader map{
-      sink, node, "clients", {"rate", "arrival", "mix", "max_active", "connect_timeout", "params"}};
+      sink,
+      node,
+      "clients",
+      {"rate", "arrival", "mix", "max_active", "connect_timeout", "params", "source_addresses"}};
   if (auto rate = map.find("rate")) {
     if (auto value = detail::read_rate(sink, *rate, map.what("rate"))) {
       out.rate = *value;
@@ -137,6 +148,8 @@ void read_clients(error_sink& sink, const YAML::Node& node, scenario_clients& ou
     }
   }
   map.count_into("max_active", out.max_active, 0, 1'000'000);
+  // 127.0.1.1-127.0.1.254 (actors/clients/spawner.hpp, max_source_addresses).
+  map.count_into("source_addresses", out.source_addresses, 0, 254);
   map.duration_into("connect_timeout", out.connect_timeout, true);
   if (auto params = map.find("params")) {
     read_params(sink, *params, out);
@@ -259,8 +272,11 @@ namespace detail {
 std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node& node,
                                              const std::string& section) {
   auto before = sink.size();
-  map_reader map{
-      sink, node, section, {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight"}};
+  map_reader map{sink,
+                 node,
+                 section,
+                 {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight", "maxconn",
+                  "accept_proxy"}};
   if (!map.is_map()) {
     return std::nullopt;
   }
@@ -277,7 +293,11 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
   map.duration_into("idle_timeout", out.idle_timeout);
   map.count_into("chaos", out.chaos_pct, 0, 100);
   map.duration_into("hang", out.hang);
-  map.count_into("weight", out.weight, 1, 1000);
+  map.count_into("weight", out.weight, 1, max_backend_weight);
+  map.count_into("maxconn", out.lb_max_conns, 0, max_backend_conns);
+  std::string accept_proxy = "false";
+  map.choice_into("accept_proxy", accept_proxy, {"false", "true"});
+  out.accept_proxy = accept_proxy == "true";
   // A backend with a bad value still has its id, so that events naming it do not add
   // "unknown backend" errors on top; the scenario as a whole is rejected anyway.
   if (out.id.empty() && sink.size() != before) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "protocols/algorithms.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 
 namespace l4sim::protocols::detail {
@@ -86,7 +87,7 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
     case event_kind::set_hang:
       return read_setting(sink, value, out, "hang");
     case event_kind::set_algorithm:
-      if (auto algorithm = read_choice(sink, value, what, {"rr", "lc", "rand"})) {
+      if (auto algorithm = read_choice(sink, value, what, algorithm_names())) {
         out.event.text_value = *algorithm;
       }
       break;

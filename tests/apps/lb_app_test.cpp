@@ -141,6 +141,24 @@ TEST_CASE("lb exits 2 naming a bad variable", "[lb-app]") {
   }
 }
 
+TEST_CASE("lb exits 2 naming the backend entry with a bad option", "[lb-app]") {
+  struct bad_case {
+    std::string list;
+    std::string named;  ///< what the error must quote
+  };
+  for (auto& c : {bad_case{"a=127.0.0.1:9 weight=3,b=127.0.0.1:10 weight=0", "b=127.0.0.1:10"},
+                  bad_case{"a=127.0.0.1:9 colour=red", "colour=red"},
+                  bad_case{"a=127.0.0.1:9 maxconn=many", "maxconn=many"},
+                  bad_case{"a=127.0.0.1:9,a=127.0.0.1:10", "\"a\""}}) {
+    INFO(c.list);
+    child_process proc{{app_path("lb")},
+                       {{"LB_PORT", "0"}, {"LB_ID", "lb"}, {"LB_BACKENDS", c.list}}};
+    CHECK(proc.wait_exit(patience) == 2);
+    CHECK_THAT(proc.output(), Catch::Contains("LB_BACKENDS"));
+    CHECK_THAT(proc.output(), Catch::Contains(c.named));
+  }
+}
+
 TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing and recovers",
           "[lb-app]") {
   // Sanitized builds: UBSan's vptr check reads the vtable only after probing it with

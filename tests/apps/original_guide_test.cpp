@@ -98,9 +98,10 @@ uint64_t total_of(const std::string& output, const std::string& backend) {
   std::string id;
   std::string address;
   std::string state;
+  uint64_t weight = 0;
   uint64_t active = 0;
   uint64_t total = 0;
-  row >> id >> address >> state >> active >> total;
+  row >> id >> address >> state >> weight >> active >> total;
   return total;
 }
 

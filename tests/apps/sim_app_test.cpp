@@ -105,6 +105,19 @@ TEST_CASE("sim run algorithm-switch passes time-scaled with its report", "[sim-a
   run_shipped("algorithm-switch");
 }
 
+TEST_CASE("sim run weighted passes time-scaled with its report", "[sim-app]") {
+  run_shipped("weighted");
+}
+
+TEST_CASE("sim run sticky-sessions passes time-scaled: no client address at two backends",
+          "[sim-app]") {
+  auto report = run_shipped("sticky-sessions");
+  auto sticky = report["verdicts"][0];
+  INFO(sticky.dump());
+  CHECK_THAT(sticky["observed"].get<std::string>(),
+             Catch::StartsWith("11 client addresses, 0 at more than one backend"));
+}
+
 TEST_CASE("sim run plays every kind of timeline event", "[sim-app]") {
   // add/remove a backend, set delay, hang, chaos, max_conns, algorithm, rate and mix.
   auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";

@@ -47,7 +47,7 @@ void run_as_services(const std::string& name) {
 /// The shipped scenarios, each played by a test in-process (sim_app_test.cpp) and here.
 const std::vector<std::string> shipped{"algorithm-switch", "connection-limit", "kill-backend",
                                        "least-conn-delay", "round-robin",      "slowloris",
-                                       "slowloris-lb"};
+                                       "slowloris-lb",     "sticky-sessions",  "weighted"};
 
 }  // namespace
 
@@ -94,6 +94,17 @@ TEST_CASE("sim run slowloris-lb --services passes", "[sim-services]") {
 TEST_CASE("sim run algorithm-switch --services passes", "[sim-services]") {
   // Failed one run in two before the run plan: lb dropped the backends' weights.
   run_as_services("algorithm-switch");
+}
+
+TEST_CASE("sim run weighted --services passes", "[sim-services]") {
+  // lb reads the weights from LB_BACKENDS (`name=host:port weight=3`).
+  run_as_services("weighted");
+}
+
+TEST_CASE("sim run sticky-sessions --services passes", "[sim-services]") {
+  // Across processes: the client process binds 127.0.1.x, lb hashes and writes PROXY v2,
+  // and each server process reports the client addresses the headers named.
+  run_as_services("sticky-sessions");
 }
 
 TEST_CASE("every shipped scenario is played in every mode by a test", "[sim-services]") {

@@ -48,9 +48,27 @@ TEST_CASE("backend list reads weights as the original wrote them", "[backend-lis
   CHECK((*again)[1].name == "b");
 }
 
+TEST_CASE("backend list reads maxconn and renders it back", "[backend-list]") {
+  std::string why;
+  auto list =
+      parse_backend_list("a=127.0.0.1:8080 weight=3 maxconn=10,b=127.0.0.1:8081 maxconn=0", why);
+  INFO(why);
+  REQUIRE(list);
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].weight == 3);
+  CHECK((*list)[0].max_conns == 10);
+  CHECK((*list)[1].max_conns == 0);
+  CHECK(format_backend_list(*list) == "a=127.0.0.1:8080 weight=3 maxconn=10,b=127.0.0.1:8081");
+  auto again = parse_backend_list(format_backend_list(*list), why);
+  REQUIRE(again);
+  CHECK(*again == *list);
+}
+
 TEST_CASE("backend list refuses malformed entries and says which", "[backend-list]") {
-  for (auto bad : {"", "a:1,nope", "=b:2", "a:1 weight=0", "a:1 weight=1001", "a:1 weight=x",
-                   "a:1 color=red", "a:1,a:1", "x=a:1,x=b:2"}) {
+  for (auto bad : {"", "a:1,nope", "=b:2", "a:1 weight=0", "a:1 weight=-1", "a:1 weight=1001",
+                   "a:1 weight=x", "a:1 weight=", "a:1 weight", "a:1 color=red", "a:1,a:1",
+                   "x=a:1,x=b:2", "a:1 maxconn=-1", "a:1 maxconn=x", "a:1 maxconn=1000001",
+                   "a:1 weight=2 weight=3", "a:1 maxconn=1 maxconn=1"}) {
     std::string why;
     INFO(bad);
     CHECK_FALSE(parse_backend_list(bad, why));
@@ -59,4 +77,15 @@ TEST_CASE("backend list refuses malformed entries and says which", "[backend-lis
   std::string why;
   parse_backend_list("a:1,b:70000", why);
   CHECK_THAT(why, Catch::Contains("b:70000"));
+}
+
+TEST_CASE("backend list errors name the entry and the option", "[backend-list]") {
+  std::string why;
+  CHECK_FALSE(parse_backend_list("a=127.0.0.1:1,b=127.0.0.1:2 colour=red", why));
+  CHECK_THAT(why, Catch::Contains("b=127.0.0.1:2 colour=red"));
+  CHECK_THAT(why, Catch::Contains("unknown option \"colour=red\""));
+  CHECK_FALSE(parse_backend_list("a=127.0.0.1:1 weight=0", why));
+  CHECK_THAT(why, Catch::Contains("a=127.0.0.1:1 weight=0"));
+  CHECK_FALSE(parse_backend_list("a=127.0.0.1:1,a=127.0.0.1:2", why));
+  CHECK_THAT(why, Catch::Contains("\"a\""));
 }

@@ -55,7 +55,7 @@ struct lb_fixture : test_system {
     for (size_t i = 0; i < ports.size(); ++i) {
       auto id = "server-" + std::to_string(i + 1);
       cfg.backends.push_back(
-          {id, "127.0.0.1:" + std::to_string(ports[i]), "127.0.0.1", ports[i], 1, ""});
+          {id, "127.0.0.1:" + std::to_string(ports[i]), "127.0.0.1", ports[i], 1, "", 0});
     }
     if (tune) {
       tune(cfg);

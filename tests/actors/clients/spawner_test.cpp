@@ -177,3 +177,13 @@ TEST_CASE("spawner aggregates refused connects by reason", "[spawner]") {
   CHECK(real.ended(client_end::completed) == 0);
   CHECK(real.ended(client_end::refused) + real.ended(client_end::stopped) == real.started);
 }
+
+TEST_CASE("clients spread over N loopback source addresses, client k on 127.0.1.(1 + k mod N)",
+          "[spawner]") {
+  CHECK(actors::client_source_address(7, 0).empty());
+  CHECK(actors::client_source_address(1, 12) == "127.0.1.2");
+  CHECK(actors::client_source_address(12, 12) == "127.0.1.1");
+  CHECK(actors::client_source_address(253, 254) == "127.0.1.254");
+  // Past the bound the spread stays within 127.0.1.1-254.
+  CHECK(actors::client_source_address(254, 1000) == "127.0.1.1");
+}

@@ -76,7 +76,7 @@ TEST_CASE("every shipped scenario loads, has a description and expectations", "[
   }
   CHECK(names == std::vector<std::string>{"algorithm-switch", "connection-limit", "kill-backend",
                                           "least-conn-delay", "round-robin", "slowloris",
-                                          "slowloris-lb"});
+                                          "slowloris-lb", "sticky-sessions", "weighted"});
 }
 
 TEST_CASE("the design example loads with every value", "[scenario]") {
@@ -141,6 +141,18 @@ TEST_CASE("the balancer's idle timeouts and connection cap are read, 0 turning t
   CHECK(defaults.value->balancer.max_conns == 4000);
 }
 
+TEST_CASE("a backend's balancer options load: weight and maxconn", "[scenario]") {
+  auto loaded =
+      load("name: t\nduration: 10s\nbackends: [{id: a, weight: 3, maxconn: 7}, {id: b}]\n");
+  INFO(loaded.error_text());
+  REQUIRE(loaded.ok());
+  CHECK(loaded.value->backends[0].weight == 3);
+  CHECK(loaded.value->backends[0].lb_max_conns == 7);
+  CHECK(loaded.value->backends[0].max_conns == 0);
+  CHECK(loaded.value->backends[1].weight == 1);
+  CHECK(loaded.value->backends[1].lb_max_conns == 0);
+}
+
 TEST_CASE("omitted keys take their defaults", "[scenario]") {
   auto loaded = load("name: t\nduration: 10s\nbackends: [{id: a}]\n");
   INFO(loaded.error_text());
@@ -151,6 +163,7 @@ TEST_CASE("omitted keys take their defaults", "[scenario]") {
   CHECK(s.balancer.retries == 2);
   CHECK(s.backends[0].weight == 1);
   CHECK(s.backends[0].max_conns == 0);
+  CHECK(s.backends[0].lb_max_conns == 0);
   REQUIRE(s.clients.mix.size() == 5);
   CHECK(s.clients.mix[0].type == "real");
   CHECK(s.clients.mix[0].weight == 50);
