@@ -254,8 +254,9 @@ void add_client_routes(admin_server& admin, caf::actor_system& sys,
   add_common_routes<client_stats>(admin, sys, clients, add_client_metrics);
   admin.route("POST", "/rate", [&sys, clients](const std::string& body) {
     auto rate = protocols::parse_decimal(trimmed(body));
-    if (!rate) {
-      return bad_body("/rate", "clients per second, a number such as 20 or 0.5", body);
+    // The same bound as CLIENT_RATE's: a rate past it would flood the spawner's timers.
+    if (!rate || *rate > 1e6) {
+      return bad_body("/rate", "clients per second, a number such as 20 or 0.5, at most 1e6", body);
     }
     auto done = apply<client_stats>(sys, clients, caf::put_atom_v, rate_atom_v, *rate);
     return done ? text_reply(200, fmt::format("rate {}/s", done->rate)) : failure(done.error());
