@@ -376,3 +376,29 @@ TEST_CASE("Debian's prometheus scrapes the lb and answers a query for its metric
   CHECK(series["metric"]["job"] == "l4sim-lb");
   CHECK(series["value"][1] == "3");
 }
+
+TEST_CASE("sim run --admin serves the whole stage's metrics while the run plays", "[admin]") {
+  child_process sim{
+      {app_path("sim"), "run", "round-robin", "--quiet", "--time-scale", "0.5", "--admin", "0"}};
+  auto http = admin_client(sim.number_after("sim: admin on http://127.0.0.1:"));
+  std::string metrics;
+  REQUIRE(wait_until([&] {
+    auto res = http.Get("/metrics");
+    if (!res || res->status != 200) {
+      return false;
+    }
+    metrics = res->body;
+    auto accepted = sample(metrics, "l4sim_balancer_accepted_total");
+    return accepted && *accepted > 0;
+  }));
+  CHECK_THAT(metrics, Catch::Contains("l4sim_backend_up{backend=") &&
+                          Catch::Contains("l4sim_server_up{server=") &&
+                          Catch::Contains("l4sim_client_outcomes_total{"));
+  if (auto promtool = find_program("promtool"); !promtool.empty()) {
+    auto [rc, out] = promtool_check(promtool, metrics);
+    INFO("promtool: " << out << "\n" << metrics);
+    CHECK(rc == 0);
+  }
+  sim.signal(SIGINT);
+  CHECK(sim.wait_exit(60s).has_value());
+}
