@@ -7,6 +7,7 @@
 #include "actors/director/run_plan.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
 #include "apps/common/control.hpp"
 #include "protocols/proxy_protocol.hpp"
 
@@ -40,6 +41,7 @@ void declare_server_options(env_cli& cli) {
            "stats show the client it names");
   cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
   add_control_options(cli, "SERVER");
+  add_admin_option(cli, "SERVER");
 }
 
 actors::backend_config read_server_config(const env_cli& cli) {
@@ -106,6 +108,7 @@ void declare_lb_options(env_cli& cli) {
              "0 = only while failing)",
              "30");
   add_control_options(cli, "LB");
+  add_admin_option(cli, "LB");
 }
 
 actors::balancer_config read_lb_config(const env_cli& cli) {
@@ -183,6 +186,7 @@ void declare_client_options(env_cli& cli) {
              "per-kind parameters, e.g. real.think_min=100ms,stream.interval=1s (keys: "
              "requests_min/max, think_min/max, interval, byte_gap_min/max, reply_timeout)");
   add_control_options(cli, "CLIENT");
+  add_admin_option(cli, "CLIENT");
 }
 
 namespace {

@@ -22,6 +22,8 @@
 #include "actors/director/run_plan.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
+#include "apps/common/admin_routes.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
 #include "apps/sim/experiment.hpp"
@@ -82,6 +84,7 @@ struct run_options {
   std::string attach;
   std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
+  std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
 };
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
@@ -161,6 +164,15 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;
   }
+  std::optional<protocols::endpoint> admin_where;
+  if (!opts.admin.empty()) {
+    admin_where = apps::parse_admin_endpoint(opts.admin);
+    if (!admin_where) {
+      fmt::print(stderr, "sim: --admin: \"{}\" is not [host:]port with a host that resolves\n",
+                 protocols::escape_control(opts.admin));
+      return 2;
+    }
+  }
   auto mode = opts.json    ? apps::view_mode::json
               : opts.quiet ? apps::view_mode::quiet
                            : apps::view_mode::live;
@@ -193,6 +205,17 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   if (!on) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(on.error()));
     return 1;
+  }
+  apps::admin_server admin;
+  if (admin_where) {
+    apps::add_stage_routes(admin, sys, *on);
+    std::string why;
+    auto port = admin.start(*admin_where, why);
+    if (!port) {
+      fmt::print(stderr, "sim: --admin: {}\n", why);
+      return 1;
+    }
+    fmt::print(stderr, "sim: admin on http://{}:{} (GET /metrics)\n", admin_where->host, *port);
   }
   actors::director_config dcfg;
   dcfg.plan = plan;
@@ -319,6 +342,8 @@ int main(int argc, char** argv) {
   auto* quiet = run_cmd->add_flag("--quiet", opts.quiet, "print only the final tables");
   run_cmd->add_flag("--json", opts.json, "print only the JSON report")->excludes(quiet);
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
+  run_cmd->add_option("--admin", opts.admin,
+                      "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   auto* services_flag = run_cmd->add_flag(
       "--services", opts.services, "run every backend, the balancer and the clients as processes");
   run_cmd
