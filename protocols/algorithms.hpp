@@ -10,11 +10,11 @@ namespace l4sim::protocols {
 
 /// The algorithm names, in the order help texts list them.
 inline const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> names{"rr", "lc", "rand"};
+  static const std::vector<std::string> names{"rr", "lc", "rand", "p2c", "hash", "maglev"};
   return names;
 }
 
-/// Renders the names as `rr|lc|rand`.
+/// Renders the names as `rr|lc|rand|...`.
 inline std::string algorithm_list() {
   std::string text;
   for (auto& n : algorithm_names()) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
 #include <caf/timespan.hpp>
@@ -37,14 +38,21 @@ struct backend_stats {
   uint64_t errors = 0;         ///< lines answered with ERR
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  uint64_t proxy_errors = 0;  ///< connections closed for a bad PROXY protocol header
+  /// With accept_proxy: the distinct client IP addresses the PROXY headers named, sorted,
+  /// at most `max_client_addresses` (what a sticky-session check compares across backends).
+  std::vector<std::string> client_addresses;
 };
+
+/// The most client addresses a backend lists in its stats.
+inline constexpr size_t max_client_addresses = 1024;
 
 /// Makes `backend_stats` serializable so it can cross processes.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_stats& x) {
   return f(caf::meta::type_name("backend_stats"), x.id, x.port, x.listening, x.active, x.total,
            x.refused, x.chaos_dropped, x.idle_closed, x.requests, x.pings, x.stream_lines,
-           x.slow_lines, x.errors, x.bytes_in, x.bytes_out);
+           x.slow_lines, x.errors, x.bytes_in, x.bytes_out, x.proxy_errors, x.client_addresses);
 }
 
 }  // namespace l4sim::protocols

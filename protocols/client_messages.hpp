@@ -167,6 +167,14 @@ typename Inspector::result_type inspect(Inspector& f, client_finished& x) {
            x.connect_time, x.latencies, x.bytes_out, x.bytes_in);
 }
 
+/// Upper bounds, in seconds, of the request-latency histogram's buckets (Prometheus `le`),
+/// from a loopback round trip to the original tool's multi-second delays.
+inline const std::vector<double>& latency_bucket_bounds() {
+  static const std::vector<double> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return bounds;
+}
+
 /// The aggregate of one client kind.
 struct client_type_row {
   client_kind kind = client_kind::real;
@@ -181,6 +189,10 @@ struct client_type_row {
   caf::timespan connect_p50{0};  ///< connect time median
   uint64_t bytes_out = 0;
   uint64_t bytes_in = 0;
+  /// Answered requests per latency bucket (not cumulative): one per latency_bucket_bounds()
+  /// entry, then one for slower ones; empty when nothing was answered.
+  std::vector<uint64_t> latency_buckets;
+  double latency_sum_seconds = 0;  ///< of all answered requests
 
   /// Returns how many clients of this kind ended as `x`.
   uint64_t ended(client_end x) const { return ends[static_cast<std::size_t>(x)]; }
@@ -190,7 +202,8 @@ struct client_type_row {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_type_row& x) {
   return f(caf::meta::type_name("client_type_row"), x.kind, x.started, x.active, x.ends, x.requests,
-           x.p50, x.p90, x.p99, x.max, x.connect_p50, x.bytes_out, x.bytes_in);
+           x.p50, x.p90, x.p99, x.max, x.connect_p50, x.bytes_out, x.bytes_in, x.latency_buckets,
+           x.latency_sum_seconds);
 }
 
 /// A snapshot of a spawner: its settings and one row per client kind.

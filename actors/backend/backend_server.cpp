@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 #include "actors/io/system.hpp"
 #include "protocols/line/line_codec.hpp"
 #include "protocols/line/line_framer.hpp"
+#include "protocols/proxy_protocol.hpp"
 #include "protocols/units.hpp"
 
 namespace l4sim::actors {
@@ -33,6 +36,7 @@ struct connection {
   protocols::line_framer framer;
   clock_type::time_point last_activity;
   reply_order replies;
+  std::optional<protocols::proxy_parser> proxy;  // until the PROXY header is read
 };
 
 class backend_server : public caf::io::broker {
@@ -110,6 +114,7 @@ class backend_server : public caf::io::broker {
   protocols::backend_stats snapshot() {
     auto result = stats_;
     result.active = conns_.size();
+    result.client_addresses.assign(clients_.begin(), clients_.end());
     return result;
   }
 
@@ -132,6 +137,9 @@ class backend_server : public caf::io::broker {
     c.serial = ++next_serial_;
     c.peer = std::move(peer);
     c.last_activity = clock().now();
+    if (cfg_.accept_proxy) {
+      c.proxy.emplace();
+    }
     configure_read(hdl, caf::io::receive_policy::at_most(4096));
   }
 
@@ -143,7 +151,11 @@ class backend_server : public caf::io::broker {
     auto& c = i->second;
     stats_.bytes_in += msg.buf.size();
     c.last_activity = clock().now();
-    c.framer.feed(std::string_view{msg.buf.data(), msg.buf.size()});
+    std::string_view bytes{msg.buf.data(), msg.buf.size()};
+    if (c.proxy && !read_proxy_header(msg.handle, c, bytes)) {
+      return;
+    }
+    c.framer.feed(bytes);
     for (;;) {
       auto fr = c.framer.next();
       if (fr.status == protocols::frame_status::need_more) {
@@ -158,6 +170,35 @@ class backend_server : public caf::io::broker {
       }
       on_line(msg.handle, c, fr.line);
     }
+  }
+
+  /// Feeds the PROXY header parser; returns whether `bytes` (now the rest after the
+  /// header) are payload to frame. A bad header closes the connection and is counted.
+  bool read_proxy_header(connection_handle hdl, connection& c, std::string_view& bytes) {
+    size_t used = 0;
+    auto status = c.proxy->feed(bytes, used);
+    if (status == protocols::proxy_parser::status::need_more) {
+      return false;
+    }
+    if (status == protocols::proxy_parser::status::invalid) {
+      ++stats_.proxy_errors;
+      log("bad PROXY header from {}: {} — closing", c.peer, c.proxy->error());
+      close(hdl);
+      conns_.erase(hdl);
+      return false;
+    }
+    auto& info = c.proxy->info();
+    if (info.proxied) {
+      auto client = info.ipv6 ? fmt::format("[{}]:{}", info.src_address, info.src_port)
+                              : fmt::format("{}:{}", info.src_address, info.src_port);
+      c.peer = std::move(client);
+      if (clients_.size() < protocols::max_client_addresses) {
+        clients_.insert(info.src_address);
+      }
+    }
+    c.proxy.reset();
+    bytes.remove_prefix(used);
+    return true;
   }
 
   void on_line(connection_handle hdl, connection& c, const std::string& line) {
@@ -184,7 +225,7 @@ class backend_server : public caf::io::broker {
       send_now(hdl, text);
     }
     if (d.hold_seq) {
-      delayed_send(this, d.hold, reply_atom_v, hdl, c.serial, *d.hold_seq);
+      send_later(this, d.hold, reply_atom_v, hdl, c.serial, *d.hold_seq);
     }
   }
 
@@ -212,7 +253,7 @@ class backend_server : public caf::io::broker {
     // Sweep at a tenth of the timeout: one timer for all connections, 10% precision.
     auto tick = std::clamp<caf::timespan>(cfg_.idle_timeout / 10, std::chrono::milliseconds{5},
                                           std::chrono::seconds{1});
-    delayed_send(this, tick, sweep_atom_v, sweep_generation_);
+    send_later(this, tick, sweep_atom_v, sweep_generation_);
   }
 
   void sweep_idle() {
@@ -232,7 +273,7 @@ class backend_server : public caf::io::broker {
   void schedule_stats_log() {
     ++stats_generation_;
     if (cfg_.stats_interval.count() > 0) {
-      delayed_send(this, cfg_.stats_interval, caf::tick_atom_v, stats_generation_);
+      send_later(this, cfg_.stats_interval, caf::tick_atom_v, stats_generation_);
     }
   }
 
@@ -273,6 +314,7 @@ class backend_server : public caf::io::broker {
   caf::io::accept_handle doorman_;
   std::unordered_map<connection_handle, connection> conns_;
   protocols::backend_stats stats_;
+  std::set<std::string> clients_;  // client addresses named by PROXY headers
   uint64_t next_serial_ = 0;
   uint64_t sweep_generation_ = 0;
   uint64_t stats_generation_ = 0;
@@ -300,12 +342,18 @@ caf::expected<backend_handle> spawn_backend(caf::actor_system& sys, backend_conf
 }
 
 std::string format_backend_stats(const protocols::backend_stats& st) {
+  auto proxy =
+      st.proxy_errors == 0 && st.client_addresses.empty()
+          ? std::string{}
+          : fmt::format(" clients={} proxy_err={}", st.client_addresses.size(), st.proxy_errors);
   return fmt::format(
-      "[{}] {} active={} total={} refused={} chaos={} idle_closed={} req={} ping={} stream={} "
-      "slow={} err={} in={} out={}",
-      st.id, st.listening ? "up" : "down", st.active, st.total, st.refused, st.chaos_dropped,
-      st.idle_closed, st.requests, st.pings, st.stream_lines, st.slow_lines, st.errors,
-      protocols::format_bytes(st.bytes_in), protocols::format_bytes(st.bytes_out));
+             "[{}] {} active={} total={} refused={} chaos={} idle_closed={} req={} ping={} "
+             "stream={} "
+             "slow={} err={} in={} out={}",
+             st.id, st.listening ? "up" : "down", st.active, st.total, st.refused, st.chaos_dropped,
+             st.idle_closed, st.requests, st.pings, st.stream_lines, st.slow_lines, st.errors,
+             protocols::format_bytes(st.bytes_in), protocols::format_bytes(st.bytes_out)) +
+         proxy;
 }
 
 }  // namespace l4sim::actors

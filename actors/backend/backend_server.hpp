@@ -48,6 +48,9 @@ struct backend_config {
   uint64_t seed = 1;                ///< seeds the chaos draws
   caf::timespan stats_interval{0};  ///< period of the one-line stats log; 0 = off
   bool log = true;                  ///< print events (capacity, kill, restart, stats)
+  /// Each connection starts with a PROXY protocol header (v1 or v2) naming the real
+  /// client; a connection whose header is bad is closed and counted (`proxy_errors`).
+  bool accept_proxy = false;
 };
 
 /// A spawned backend and the port it listens on.

@@ -14,14 +14,14 @@ namespace {
 /// Logs the picker's stats table every `interval`.
 caf::behavior stats_reporter(caf::event_based_actor* self, picker_actor picker, std::string title,
                              caf::timespan interval) {
-  self->delayed_send(self, interval, caf::tick_atom_v);
+  send_later(self, interval, caf::tick_atom_v);
   return {
       [=](caf::tick_atom) {
         self->request(picker, interval, caf::get_atom_v, stats_atom_v)
             .then([=](const protocols::balancer_stats& st) {
               log_line(format_stats_table(title, st));
             });
-        self->delayed_send(self, interval, caf::tick_atom_v);
+        send_later(self, interval, caf::tick_atom_v);
       },
   };
 }
@@ -85,8 +85,9 @@ void balancer_handle::stop() const {
 }
 
 caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
-  picker_config pcfg{cfg.backends,      cfg.algorithm,     cfg.seed,       cfg.log,
-                     cfg.queue_timeout, cfg.drain_timeout, cfg.slow_start, cfg.outlier};
+  picker_config pcfg{cfg.backends,      cfg.algorithm,     cfg.seed,
+                     cfg.log,           cfg.hash_balance,  cfg.queue_timeout,
+                     cfg.drain_timeout, cfg.slow_start,    cfg.outlier};
   auto picker = spawn_picker(sys, pcfg);
   if (!picker) {
     return picker.error();

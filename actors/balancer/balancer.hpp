@@ -35,6 +35,7 @@ struct balancer_config {
   std::vector<picker_backend> backends;
   std::string algorithm = "rr";
   uint64_t seed = 1;
+  uint32_t hash_balance = 125;  ///< `hash`'s load bound, % of the weighted share; 0 = off
   health_config health;
   session_config session;           ///< connect timeout, retries, idle timeouts, buffer sizes
   uint32_t max_conns = 4000;        ///< proxied connections at most; past it the backlog waits

@@ -192,7 +192,7 @@ health_actor::behavior_type health_impl(health_self self, health_config cfg,
         }
         resolve_due(self);
         auto next = cfg.interval.count() > 0 ? cfg.interval : caf::timespan{unresolved_retry};
-        self->delayed_send(self, next, caf::tick_atom_v);
+        send_later(self, next, caf::tick_atom_v);
       },
       [self](caf::add_atom, const protocols::backend_spec& be) { add_target(self, be); },
       [self](caf::delete_atom, const std::string& id) {

@@ -169,7 +169,7 @@ class listener : public caf::io::broker {
     });
     sweep_ = cfg_.sessions.cfg.timeouts.sweep_period();
     if (sweep_.count() > 0) {
-      delayed_send(this, sweep_, caf::tick_atom_v);
+      send_later(this, sweep_, caf::tick_atom_v);
     }
     return {
         [this](accepted_atom) { drain(); },
@@ -190,7 +190,7 @@ class listener : public caf::io::broker {
             trim_due_ = false;
             ::malloc_trim(0);
           }
-          delayed_send(this, sweep_, caf::tick_atom_v);
+          send_later(this, sweep_, caf::tick_atom_v);
         },
         [this](caf::close_atom) { stop_accepting(); },
         [this](caf::delete_atom, const std::string& backend) {
@@ -250,7 +250,7 @@ class listener : public caf::io::broker {
       in_shortage_ = true;
       if (!retry_pending_) {
         retry_pending_ = true;
-        delayed_send(this, exhausted_retry, caf::timeout_atom_v);
+        send_later(this, exhausted_retry, caf::timeout_atom_v);
       }
     } else if (!fds.empty()) {
       in_shortage_ = false;

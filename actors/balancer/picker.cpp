@@ -30,6 +30,7 @@ struct waiter {
   uint64_t ticket = 0;
   std::vector<std::string> exclude;
   caf::typed_response_promise<protocols::backend_pick> rp;
+  std::string key;  // the client's key for the hashing policies (client_key)
 };
 
 /// What the picker keeps about a backend beside its stats row.
@@ -104,7 +105,7 @@ bool ramped_in(picker_self self, const protocols::backend_row& row) {
 /// Lets the policy choose among the usable, not excluded backends; `queueing` also
 /// offers full ones (and counts their queues as load).
 std::optional<size_t> choose(picker_self self, const std::vector<std::string>& exclude,
-                             bool queueing) {
+                             bool queueing, const std::string& key) {
   auto& st = self->state;
   st.scratch.clear();
   for (auto& row : st.stats.backends) {
@@ -112,9 +113,9 @@ std::optional<size_t> choose(picker_self self, const std::vector<std::string>& e
     bool eligible = picker_state::usable(row) && !excluded &&
                     (queueing || !picker_state::full(row)) && ramped_in(self, row);
     st.scratch.push_back(
-        {eligible, row.active + row.pending + (queueing ? row.queued : 0), row.weight});
+        {eligible, row.active + row.pending + (queueing ? row.queued : 0), row.weight, row.id});
   }
-  return st.policy->pick(st.scratch);
+  return st.policy->pick(st.scratch, key);
 }
 
 protocols::backend_pick take(picker_self self, size_t i) {
@@ -127,13 +128,13 @@ protocols::backend_pick take(picker_self self, size_t i) {
 /// Picks for a client: a backend with a free slot, or a place in a full one's queue.
 void dispatch(picker_self self, waiter w, const caf::actor& requester) {
   auto& st = self->state;
-  if (auto chosen = choose(self, w.exclude, false)) {
+  if (auto chosen = choose(self, w.exclude, false, w.key)) {
     w.rp.deliver(take(self, *chosen));
     return;
   }
   std::optional<size_t> full;
   if (st.cfg.queue_timeout.count() > 0) {
-    full = choose(self, w.exclude, true);
+    full = choose(self, w.exclude, true, w.key);
   }
   if (!full) {
     w.rp.deliver(caf::make_error(l4_errc::no_healthy_backend));
@@ -143,7 +144,7 @@ void dispatch(picker_self self, waiter w, const caf::actor& requester) {
   ++row.queued;
   if (w.ticket == 0) {
     w.ticket = ++st.next_ticket;
-    self->delayed_send(self, st.cfg.queue_timeout, caf::timeout_atom_v, w.ticket);
+    send_later(self, st.cfg.queue_timeout, caf::timeout_atom_v, w.ticket);
     if (requester) {
       caf::anon_send(requester, queued_atom_v);
     }
@@ -261,7 +262,7 @@ void connect_failed(picker_self self, const std::string& id) {
   ++x.generation;
   log_event(self, fmt::format("backend {} ejected for {} (ejection {})", id,
                               protocols::format_duration(*ejection), row->ejections));
-  self->delayed_send(self, *ejection, eject_atom_v, id, x.generation);
+  send_later(self, *ejection, eject_atom_v, id, x.generation);
   serve_queue(self, id);
 }
 
@@ -286,7 +287,7 @@ caf::error unknown_backend(picker_self self, const std::string& id) {
 
 picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
   auto& st = self->state;
-  st.policy = make_policy(cfg.algorithm, cfg.seed);
+  st.policy = make_policy(cfg.algorithm, cfg.seed, cfg.hash_balance);
   st.stats.algorithm = st.policy->name();
   st.outliers = outlier_detector{cfg.outlier};
   st.rng.seed(cfg.seed);
@@ -305,6 +306,13 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
              const std::vector<std::string>& exclude) -> caf::result<protocols::backend_pick> {
         auto rp = self->make_response_promise<protocols::backend_pick>();
         dispatch(self, waiter{0, exclude, rp}, caf::actor_cast<caf::actor>(self->current_sender()));
+        return rp;
+      },
+      [self](pick_atom, const std::vector<std::string>& exclude,
+             const std::string& key) -> caf::result<protocols::backend_pick> {
+        auto rp = self->make_response_promise<protocols::backend_pick>();
+        dispatch(self, waiter{0, exclude, rp, key},
+                 caf::actor_cast<caf::actor>(self->current_sender()));
         return rp;
       },
       [self](opened_atom, const std::string& id) {
@@ -409,7 +417,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
           drop_backend(self, id);
           return fmt::format("backend {} removed", id);
         }
-        self->delayed_send(self, st.cfg.drain_timeout, drain_atom_v, id, x.generation);
+        send_later(self, st.cfg.drain_timeout, drain_atom_v, id, x.generation);
         serve_queue(self, id);
         auto text =
             fmt::format("backend {} draining: removed when its {} connection(s) end or in {}", id,
@@ -506,7 +514,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
       },
       [self](caf::put_atom, algo_atom, const std::string& name) -> caf::result<std::string> {
         auto& st = self->state;
-        auto next = make_policy(name, st.cfg.seed);
+        auto next = make_policy(name, st.cfg.seed, st.cfg.hash_balance);
         if (!next) {
           return caf::make_error(l4_errc::bad_config, fmt::format("unknown algorithm \"{}\" ({})",
                                                                   name, policy_names()));
@@ -528,7 +536,7 @@ caf::expected<picker_actor> spawn_picker(caf::actor_system& sys, picker_config c
   if (cfg.backends.empty()) {
     return caf::make_error(l4_errc::bad_config, "no backends");
   }
-  if (!make_policy(cfg.algorithm, cfg.seed)) {
+  if (!make_policy(cfg.algorithm, cfg.seed, cfg.hash_balance)) {
     return caf::make_error(l4_errc::bad_config, fmt::format("unknown algorithm \"{}\" ({})",
                                                             cfg.algorithm, policy_names()));
   }
@@ -544,17 +552,18 @@ std::string format_stats_table(const std::string& title, const protocols::balanc
   }
   std::string out = fmt::format("{} algorithm={} accepted={} no_backend={}\n", title, st.algorithm,
                                 st.accepted, st.no_backend);
-  out += fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
-                     "backend", id_width, "address", address_width, "state", "active", "total",
-                     "bytes_in", "bytes_out", "failures", "queued", "q_tmout", "retries");
+  out += fmt::format(
+      "  {:<{}}  {:<{}}  {:<5} {:>6} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
+      "backend", id_width, "address", address_width, "state", "weight", "active", "total",
+      "bytes_in", "bytes_out", "failures", "queued", "q_tmout", "retries");
   for (auto& row : st.backends) {
     // Why a backend takes nothing new comes first: DOWN, then ejected, then draining.
     auto state = !row.healthy ? "DOWN" : row.ejected ? "EJECT" : row.draining ? "DRAIN" : "UP";
-    out +=
-        fmt::format("  {:<{}}  {:<{}}  {:<5} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
-                    row.id, id_width, row.address, address_width, state, row.active, row.total,
-                    protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out),
-                    row.failures, row.queued, row.queue_timeouts, row.retries);
+    out += fmt::format(
+        "  {:<{}}  {:<{}}  {:<5} {:>6} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
+        row.id, id_width, row.address, address_width, state, row.weight, row.active, row.total,
+        protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out),
+        row.failures, row.queued, row.queue_timeouts, row.retries);
   }
   out.pop_back();
   return out;

@@ -16,8 +16,9 @@
 // told to close what is left), `drain`, `ready`, `weight`; each answers a line saying what
 // it did, or an error naming the backend.
 //
-// In: pick requests from sessions (with the backends to avoid on a retry), connection
-// events from sessions (opened, failed, retried, released, finished), health transitions
+// In: pick requests from sessions (with the backends to avoid on a retry and, for the
+// hashing algorithms, the client's key: see `client_key`), connection events from sessions
+// (opened, failed, retried, released, finished), health transitions
 // from the health monitor, new addresses of backends whose names re-resolved (`put_atom`),
 // algorithm switches, membership commands, stats requests, its own timers (queue timeouts,
 // ends of ejections and drains), and subscriptions (`join_atom`) to the health
@@ -55,6 +56,8 @@ using membership_actor =
 /// The picker's interface.
 using picker_actor = membership_actor::extend<
     caf::replies_to<pick_atom, std::vector<std::string>>::with<protocols::backend_pick>,
+    caf::replies_to<pick_atom, std::vector<std::string>,
+                    std::string>::with<protocols::backend_pick>,
     caf::reacts_to<opened_atom, std::string>, caf::reacts_to<failed_atom, std::string>,
     caf::reacts_to<retry_atom, std::string>, caf::reacts_to<caf::close_atom, std::string>,
     caf::reacts_to<protocols::session_finished>, caf::reacts_to<protocols::backend_health_changed>,
@@ -73,13 +76,14 @@ using picker_backend = protocols::backend_spec;
 /// The picker's start-up configuration.
 struct picker_config {
   std::vector<picker_backend> backends;
-  std::string algorithm = "rr";  ///< rr, lc or rand
-  uint64_t seed = 1;             ///< seeds `rand`
+  std::string algorithm = "rr";  ///< see protocols::algorithm_names
+  uint64_t seed = 1;             ///< seeds `rand` and `p2c`
   bool log = true;               ///< log algorithm switches and membership changes
+  uint32_t hash_balance = 125;   ///< `hash`'s load bound, % of the weighted share; 0 = off
   caf::timespan queue_timeout =
       std::chrono::seconds{5};  ///< in a full backend's queue; 0 = no queue
   caf::timespan drain_timeout = std::chrono::seconds{30};  ///< of a removed backend
-  caf::timespan slow_start{0};                             ///< weight ramp after coming UP; 0 = off
+  caf::timespan slow_start{0};                             ///< ramp after coming UP; 0 = off
   outlier_config outlier;
 };
 

@@ -3,17 +3,44 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/io/broker.hpp>
 
+#include "actors/io/system.hpp"
 #include "protocols/balancer_messages.hpp"
 #include "protocols/errors.hpp"
 
 namespace l4sim::actors {
 
 namespace {
+
+/// Returns the local address and port of a connected socket ("" and 0 when unknown).
+std::pair<std::string, uint16_t> local_end(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {"", 0};
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    return {text, ntohs(a->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    return {text, ntohs(a->sin6_port)};
+  }
+  return {"", 0};
+}
 
 class session : public caf::io::broker {
  public:
@@ -24,6 +51,8 @@ class session : public caf::io::broker {
         rng_(deps_.cfg.seed ^ static_cast<uint64_t>(client.id())) {}
 
   caf::behavior make_behavior() override {
+    client_address_ = remote_addr(client_);
+    client_port_ = remote_port(client_);
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
     // Out of fds already: nothing to pick for; the pump closes the client and finishes.
@@ -70,7 +99,8 @@ class session : public caf::io::broker {
     busy_ = true;
     // The picker answers within the queue timeout; the margin only guards against a dead
     // picker.
-    request(deps_.picker, deps_.cfg.queue_timeout + std::chrono::seconds{10}, pick_atom_v, tried_)
+    request(deps_.picker, deps_.cfg.queue_timeout + std::chrono::seconds{10}, pick_atom_v, tried_,
+            client_address_)
         .then(
             [this](const protocols::backend_pick& pick) {
               busy_ = false;
@@ -102,9 +132,23 @@ class session : public caf::io::broker {
                 maybe_quit();
                 return;  // the client left meanwhile; `sock` closes itself
               }
+              auto fd = sock.release();
+              if (!send_proxy_header(fd)) {
+                // The backend reset or closed already (or, never seen, a fresh socket's
+                // send buffer refused ~100 bytes): a failed connect, retried like one.
+                sock = dialed_socket{fd};
+                send(deps_.picker, failed_atom_v, id);
+                if (tried_.size() <= deps_.cfg.retries) {
+                  send(deps_.picker, retry_atom_v, id);
+                  schedule_retry();
+                } else {
+                  give_up();
+                }
+                return;
+              }
               backend_id_ = id;
               send(deps_.picker, opened_atom_v, id);
-              pump_->attach_backend(sock.release());
+              pump_->attach_backend(fd);
             },
             [this, id = pick.id](const caf::error& err) {
               busy_ = false;
@@ -140,7 +184,7 @@ class session : public caf::io::broker {
       retry();
       return;
     }
-    delayed_send(this, wait, retry_atom_v);
+    send_later(this, wait, retry_atom_v);
   }
 
   void retry() {
@@ -150,6 +194,25 @@ class session : public caf::io::broker {
       return;
     }
     request_pick();
+  }
+
+  /// Writes the PROXY header, if configured, to a just-connected backend socket. A fresh
+  /// socket's send buffer (kilobytes) takes the header (at most 52 bytes for v2, 104 for
+  /// v1) in one call, so it is written here directly, ahead of anything the pump queues.
+  bool send_proxy_header(int fd) {
+    if (deps_.cfg.send_proxy == protocols::proxy_version::none) {
+      return true;
+    }
+    protocols::proxy_info info;
+    auto [local_address, local_port] = local_end(static_cast<int>(client_.id()));
+    info.proxied = !client_address_.empty() && !local_address.empty();
+    info.src_address = client_address_;
+    info.src_port = client_port_;
+    info.dst_address = local_address;
+    info.dst_port = local_port;
+    auto header = protocols::encode_proxy(deps_.cfg.send_proxy, info);
+    auto n = ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+    return n == static_cast<ssize_t>(header.size());
   }
 
   /// No backend could be had: close the client at once.
@@ -181,6 +244,8 @@ class session : public caf::io::broker {
   std::unique_ptr<broker_pump> pump_;
   std::vector<std::string> tried_;
   std::string backend_id_;
+  std::string client_address_;  // the hashing algorithms' key
+  uint16_t client_port_ = 0;
   bool busy_ = false;
   bool gave_up_ = false;
   std::minstd_rand rng_;  // the backoff's jitter

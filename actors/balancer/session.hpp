@@ -10,7 +10,11 @@
 // the pick is released, no failure is counted and the client is closed. On every
 // `tick_atom` (the listener's sweep) it checks its idle timeouts (actors/balancer/idle_policy.hpp)
 // and closes both sides when one expired. Its decisions (pick, dial, retry, accounting,
-// lifecycle) live here; moving bytes is the pump's.
+// lifecycle) live here; moving bytes is the pump's. Every pick carries the client's IP
+// address as the key of the hashing algorithms (hash, maglev). With `send_proxy`, the
+// session writes a PROXY protocol header (client address and port, and the balancer's
+// address and port the client reached) to the backend socket before the pump adopts it, so
+// it precedes every client byte.
 //
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
@@ -29,6 +33,7 @@
 #include "actors/balancer/picker.hpp"
 #include "actors/balancer/retry_backoff.hpp"
 #include "actors/io/dialer.hpp"
+#include "protocols/proxy_protocol.hpp"
 
 namespace l4sim::actors {
 
@@ -41,6 +46,9 @@ struct session_config {
   caf::timespan queue_timeout = std::chrono::seconds{5};  ///< the picker's; bounds a pick
   session_timeouts timeouts;
   pump_config pump;
+  /// PROXY protocol header written to each backend before any client byte (`none`: no
+  /// header).
+  protocols::proxy_version send_proxy = protocols::proxy_version::none;
 };
 
 /// What a session needs from the rest of the balancer.

@@ -97,21 +97,28 @@ class client_broker : public caf::io::broker {
     }
     // The dialer enforces the connect timeout; the request's own timeout only guards
     // against a dialer that went away.
-    request(cfg_.dialer, cfg_.connect_timeout + std::chrono::seconds{5}, caf::connect_atom_v,
-            cfg_.address, cfg_.port, cfg_.connect_timeout)
-        .then(
-            [this](dialed_socket s) {
-              dialing_ = false;
-              on_dialed(s);
-            },
-            [this](const caf::error& err) {
-              dialing_ = false;
-              if (ended_) {
-                quit();
-                return;
-              }
-              end(dial_failure(err), describe(err));
-            });
+    auto on_dialed_ok = [this](dialed_socket s) {
+      dialing_ = false;
+      on_dialed(s);
+    };
+    auto on_dial_error = [this](const caf::error& err) {
+      dialing_ = false;
+      if (ended_) {
+        quit();
+        return;
+      }
+      end(dial_failure(err), describe(err));
+    };
+    auto deadline = cfg_.connect_timeout + std::chrono::seconds{5};
+    if (cfg_.source.empty()) {
+      request(cfg_.dialer, deadline, caf::connect_atom_v, cfg_.address, cfg_.port,
+              cfg_.connect_timeout)
+          .then(on_dialed_ok, on_dial_error);
+    } else {
+      request(cfg_.dialer, deadline, caf::connect_atom_v, cfg_.address, cfg_.port,
+              cfg_.connect_timeout, cfg_.source)
+          .then(on_dialed_ok, on_dial_error);
+    }
     dialing_ = true;
   }
 
@@ -157,12 +164,12 @@ class client_broker : public caf::io::broker {
       return;
     }
     if (step.wake_after) {
-      delayed_send(this, *step.wake_after, caf::tick_atom_v, ++wake_generation_);
+      send_later(this, *step.wake_after, caf::tick_atom_v, ++wake_generation_);
     }
   }
 
   void arm_reply_timer() {
-    delayed_send(this, cfg_.profile.reply_timeout, caf::timeout_atom_v, ++reply_generation_);
+    send_later(this, cfg_.profile.reply_timeout, caf::timeout_atom_v, ++reply_generation_);
   }
 
   void on_data(const caf::io::new_data_msg& msg) {

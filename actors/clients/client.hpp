@@ -34,6 +34,7 @@ struct client_config {
   uint64_t seed = 1;                  ///< seeds every draw of the behaviour
   std::string address = "127.0.0.1";  ///< numeric address of the balancer or backend
   uint16_t port = 0;
+  std::string source;  ///< numeric local address to connect from; empty = the system's
   caf::timespan connect_timeout{std::chrono::seconds{3}};
   dialer_actor dialer;  ///< makes the connection
   caf::actor reporter;  ///< receives the client's `client_finished`

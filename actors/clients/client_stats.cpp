@@ -106,6 +106,19 @@ std::vector<client_type_row> client_tally::rows() const {
     row.p90 = percentile(lat, 90);
     row.p99 = percentile(lat, 99);
     row.max = lat.empty() ? caf::timespan{0} : lat.back();
+    if (!lat.empty()) {
+      auto& bounds = protocols::latency_bucket_bounds();
+      row.latency_buckets.assign(bounds.size() + 1, 0);
+      std::size_t b = 0;
+      for (auto t : lat) {  // sorted by percentile()
+        auto secs = std::chrono::duration<double>(t).count();
+        while (b < bounds.size() && secs > bounds[b]) {
+          ++b;
+        }
+        ++row.latency_buckets[b];
+        row.latency_sum_seconds += secs;
+      }
+    }
     auto conn = k.connect_times;
     row.connect_p50 = percentile(conn, 50);
     result.push_back(row);

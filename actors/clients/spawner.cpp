@@ -1,6 +1,8 @@
 #include "actors/clients/spawner.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -45,10 +47,10 @@ class spawner : public caf::event_based_actor {
       send(this, arrive_atom_v, arrive_generation_);
     }
     if (cfg_.duration.count() > 0) {
-      delayed_send(this, cfg_.duration, finish_atom_v, caf::timeout_atom_v);
+      send_later(this, cfg_.duration, finish_atom_v, caf::timeout_atom_v);
     }
     if (cfg_.stats_interval.count() > 0) {
-      delayed_send(this, cfg_.stats_interval, caf::tick_atom_v);
+      send_later(this, cfg_.stats_interval, caf::tick_atom_v);
     }
     return {
         [this](arrive_atom, uint64_t generation) {
@@ -60,7 +62,7 @@ class spawner : public caf::event_based_actor {
         [this](caf::tick_atom) {
           if (!ended_) {
             log_line(format_client_summary(cfg_.id, snapshot()));
-            delayed_send(this, cfg_.stats_interval, caf::tick_atom_v);
+            send_later(this, cfg_.stats_interval, caf::tick_atom_v);
           }
         },
         [this](caf::put_atom, rate_atom, double rate) {
@@ -141,7 +143,7 @@ class spawner : public caf::event_based_actor {
       return;
     }
     if (auto gap = arrivals_.next_gap()) {
-      delayed_send(this, *gap, arrive_atom_v, arrive_generation_);
+      send_later(this, *gap, arrive_atom_v, arrive_generation_);
     }
   }
 
@@ -158,6 +160,7 @@ class spawner : public caf::event_based_actor {
     cc.seed = ticket.seed;
     cc.address = cfg_.address;
     cc.port = cfg_.port;
+    cc.source = client_source_address(ticket.id, cfg_.source_addresses);
     cc.connect_timeout = cfg_.connect_timeout;
     cc.dialer = dialer_;
     cc.reporter = caf::actor_cast<caf::actor>(this);
@@ -195,7 +198,7 @@ class spawner : public caf::event_based_actor {
     for (auto& kv : clients_) {
       send(kv.second.actor, finish_atom_v);
     }
-    delayed_send(this, cfg_.finish_grace, caf::timeout_atom_v, ++grace_generation_);
+    send_later(this, cfg_.finish_grace, caf::timeout_atom_v, ++grace_generation_);
     maybe_complete();
   }
 
@@ -263,6 +266,13 @@ std::array<protocols::client_profile, protocols::client_kind_count> default_prof
     result[static_cast<std::size_t>(kind)] = default_profile(kind);
   }
   return result;
+}
+
+std::string client_source_address(uint64_t id, uint32_t n) {
+  if (n == 0) {
+    return {};
+  }
+  return "127.0.1." + std::to_string(1 + id % std::min(n, max_source_addresses));
 }
 
 spawner_actor spawn_spawner(caf::actor_system& sys, spawner_config cfg) {

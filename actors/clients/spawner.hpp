@@ -50,6 +50,10 @@ struct spawner_config {
   uint32_t max_active = 0;    ///< open clients at most; 0 = unlimited
   caf::timespan duration{0};  ///< the run ends by itself after this; 0 = never
   caf::timespan connect_timeout{std::chrono::seconds{3}};
+  /// 0: clients connect from the system's choice of address. N (1..max_source_addresses):
+  /// client k connects from 127.0.1.(1 + k mod N), so N distinct client addresses reach a
+  /// loopback target (the `hash` algorithm and PROXY headers tell them apart).
+  uint32_t source_addresses = 0;
   caf::timespan stats_interval{0};                      ///< period of the summary line; 0 = off
   caf::timespan finish_grace{std::chrono::seconds{5}};  ///< wait for finishing clients
   std::array<protocols::client_profile, protocols::client_kind_count> profiles =
@@ -57,6 +61,13 @@ struct spawner_config {
   dialer_actor dialer;     ///< a shared dialer; the spawner makes its own if unset
   bool log = true;         ///< print the start line and the summary lines
 };
+
+/// The most distinct source addresses clients can be spread over (127.0.1.1-127.0.1.254).
+inline constexpr uint32_t max_source_addresses = 254;
+
+/// Returns the source address of client `id` among `n` (see `source_addresses`); empty for
+/// n = 0.
+std::string client_source_address(uint64_t id, uint32_t n);
 
 /// Spawns a spawner; the first client starts at once.
 spawner_actor spawn_spawner(caf::actor_system& sys, spawner_config cfg);

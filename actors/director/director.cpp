@@ -311,10 +311,10 @@ caf::behavior director_impl(director_actor* self, director_config cfg) {
   note(self, st.cfg.on.summary);
   auto& plan = st.cfg.plan;
   for (size_t i = 0; i < plan.scn.timeline.size(); ++i) {
-    self->delayed_send(self, plan.scale.real(plan.scn.timeline[i].at), caf::update_atom_v,
-                       static_cast<uint64_t>(i));
+    send_later(self, plan.scale.real(plan.scn.timeline[i].at), caf::update_atom_v,
+               static_cast<uint64_t>(i));
   }
-  self->delayed_send(self, plan.scale.real(plan.scn.length), caf::close_atom_v);
+  send_later(self, plan.scale.real(plan.scn.length), caf::close_atom_v);
   st.collector = spawn_stats_collector(
       self->system(), {st.cfg.on, st.cfg.sample_period, plan.scale, caf::actor{self}});
   st.owned->push_back(caf::actor_cast<caf::actor>(st.collector));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "protocols/errors.hpp"
+#include "protocols/proxy_protocol.hpp"
 #include "protocols/units.hpp"
 
 namespace l4sim::actors {
@@ -106,14 +107,14 @@ planned_backend run_plan::plan_backend(const protocols::scenario_backend& spec) 
   b.cfg.idle_timeout = real(scale, spec.idle_timeout);
   b.cfg.chaos_pct = spec.chaos_pct;
   b.cfg.hang = real(scale, spec.hang);
+  b.cfg.accept_proxy = spec.accept_proxy;
   b.cfg.seed = scn.seed;
   b.cfg.log = verbose;
   return b;
 }
 
 protocols::backend_spec run_plan::balancer_entry(const planned_backend& b, uint16_t port) const {
-  return {b.id, fmt::format("127.0.0.1:{}", port), "127.0.0.1", port, b.weight, "",
-          b.lb_max_conns};
+  return {b.id, fmt::format("127.0.0.1:{}", port), "127.0.0.1", port, b.weight, "", b.lb_max_conns};
 }
 
 caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_options& opts) {
@@ -155,6 +156,9 @@ caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_opt
   lb.drain_timeout = real(s, b.drain_timeout);
   lb.slow_start = real(s, b.slow_start);
   lb.outlier = {b.outlier_consecutive, real(s, b.outlier_base_ejection), b.outlier_max_percent};
+  lb.hash_balance = b.hash_balance;
+  lb.session.send_proxy =
+      protocols::parse_proxy_version(b.send_proxy).value_or(protocols::proxy_version::none);
   lb.log = opts.verbose;
   auto& cl = plan.clients;
   cl.rate = s.real_rate(plan.scn.clients.rate);
@@ -165,6 +169,7 @@ caf::expected<run_plan> make_plan(const protocols::scenario& scn, const plan_opt
   }
   cl.seed = plan.scn.seed;
   cl.max_active = plan.scn.clients.max_active;
+  cl.source_addresses = plan.scn.clients.source_addresses;
   cl.connect_timeout = real(s, plan.scn.clients.connect_timeout);
   cl.log = opts.verbose;
   for (auto& profile : cl.profiles) {

@@ -87,6 +87,9 @@ void sample(collector_self self, std::function<void(stats_frame)> done) {
         .then(
             [p, id = id](const protocols::backend_stats& bs) {
               p->frame.sample.refused[id] = bs.refused;
+              if (!bs.client_addresses.empty()) {
+                p->frame.sample.client_addresses[id] = bs.client_addresses;
+              }
               p->settle();
             },
             [p](const caf::error&) { p->settle(); });

@@ -16,6 +16,7 @@
 #include <caf/send.hpp>
 
 #include "actors/io/net.hpp"
+#include "actors/io/system.hpp"
 #include "protocols/errors.hpp"
 
 namespace l4sim::actors {
@@ -122,7 +123,11 @@ class dialer : public caf::io::broker {
   caf::behavior make_behavior() override {
     return {
         [this](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout)
-            -> caf::result<dialed_socket> { return dial(address, port, timeout); },
+            -> caf::result<dialed_socket> { return dial(address, port, timeout, {}); },
+        [this](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout,
+               const std::string& source) -> caf::result<dialed_socket> {
+          return dial(address, port, timeout, source);
+        },
         [this](dialed_atom, uint64_t id) { finish(id, false); },
         [this](caf::timeout_atom, uint64_t id) { finish(id, true); },
     };
@@ -137,9 +142,9 @@ class dialer : public caf::io::broker {
   }
 
  private:
-  caf::result<dialed_socket> dial(const std::string& address, uint16_t port,
-                                  caf::timespan timeout) {
-    auto fd = start_connect(address, port);
+  caf::result<dialed_socket> dial(const std::string& address, uint16_t port, caf::timespan timeout,
+                                  const std::string& source) {
+    auto fd = start_connect(address, port, source);
     if (!fd) {
       return fd.error();
     }
@@ -155,7 +160,7 @@ class dialer : public caf::io::broker {
     p.fd = *fd;
     p.target = fmt::format("{}:{}", address, port);
     p.promise = make_response_promise<dialed_socket>();
-    delayed_send(this, timeout, caf::timeout_atom_v, id);
+    send_later(this, timeout, caf::timeout_atom_v, id);
     return p.promise;
   }
 

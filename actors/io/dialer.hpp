@@ -54,9 +54,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::dialed_socket)
 
 namespace l4sim::actors {
 
-/// The dialer's interface: connect to a numeric address within a timeout.
+/// The dialer's interface: connect to a numeric address within a timeout, optionally from
+/// a numeric local source address (the last string).
 using dialer_actor = caf::typed_actor<
-    caf::replies_to<caf::connect_atom, std::string, uint16_t, caf::timespan>::with<dialed_socket>>;
+    caf::replies_to<caf::connect_atom, std::string, uint16_t, caf::timespan>::with<dialed_socket>,
+    caf::replies_to<caf::connect_atom, std::string, uint16_t, caf::timespan,
+                    std::string>::with<dialed_socket>>;
 
 /// Spawns a dialer on the actor system's I/O loop.
 dialer_actor spawn_dialer(caf::actor_system& sys);

@@ -119,7 +119,8 @@ std::string peer_of(int fd) {
   return render(ss);
 }
 
-caf::expected<int> start_connect(const std::string& address, uint16_t port) {
+caf::expected<int> start_connect(const std::string& address, uint16_t port,
+                                 const std::string& source) {
   socket_address addr;
   if (!make_address(address, port, addr)) {
     return caf::make_error(l4_errc::upstream_connect_failed,
@@ -136,6 +137,16 @@ caf::expected<int> start_connect(const std::string& address, uint16_t port) {
     auto err = errno;
     return caf::make_error(code_of(err),
                            fmt::format("cannot create a socket: {}", std::strerror(err)));
+  }
+  if (!source.empty()) {
+    socket_address local;
+    if (!make_address(source, 0, local) ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&local.storage), local.length) != 0) {
+      auto err = errno;
+      ::close(fd);
+      return caf::make_error(l4_errc::local_failure, fmt::format("cannot bind to source {}: {}",
+                                                                 source, std::strerror(err)));
+    }
   }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr.storage), addr.length) != 0 &&
       errno != EINPROGRESS) {

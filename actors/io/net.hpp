@@ -18,9 +18,12 @@ uint16_t local_port_of(int fd);
 /// Returns `address:port` of the peer of a connected socket, or "?".
 std::string peer_of(int fd);
 
-/// Starts a non-blocking connect to a numeric IPv4/IPv6 address. The connect finishes
-/// later: watch for writability, then call `connect_result`.
-caf::expected<int> start_connect(const std::string& address, uint16_t port);
+/// Starts a non-blocking connect to a numeric IPv4/IPv6 address, from the numeric local
+/// address `source` when one is given (e.g. 127.0.1.7 on loopback, where every 127/8
+/// address is local). The connect finishes later: watch for writability, then call
+/// `connect_result`.
+caf::expected<int> start_connect(const std::string& address, uint16_t port,
+                                 const std::string& source = {});
 
 /// Returns 0 once a started connect succeeded, EINPROGRESS while pending, or the errno.
 int connect_result(int fd);

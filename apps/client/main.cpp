@@ -15,6 +15,8 @@
 #include "actors/clients/spawner.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
+#include "apps/common/admin_routes.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"
@@ -34,9 +36,11 @@ int main(int argc, char** argv) {
   }
   actors::spawner_config cfg;
   apps::control_settings control;
+  std::optional<protocols::endpoint> admin_where;
   try {
     cfg = apps::read_client_config(cli);
     control = apps::read_control_options(cli, "CLIENT");
+    admin_where = apps::read_admin_option(cli, "CLIENT");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "client: {}\n", e.what());
     return 2;
@@ -50,7 +54,14 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
     return 1;
   }
-  apps::announce_ready("client", cfg.port, *control_port);
+  apps::admin_server admin;
+  apps::add_client_routes(admin, sys, spawner);
+  auto admin_port = apps::serve_admin(admin, admin_where, "client", "clients", "CLIENT");
+  if (!admin_port) {
+    caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  apps::announce_ready("client", cfg.port, *control_port, *admin_port);
   // Signals are waited for on their own thread so that main can wait for the run's end,
   // which comes from either the duration or a signal.
   std::atomic<bool> ended{false};
@@ -77,6 +88,7 @@ int main(int argc, char** argv) {
             });
     ended = true;
     watcher.join();
+    admin.stop();
     self->send_exit(spawner, caf::exit_reason::user_shutdown);
   }
   return rc;

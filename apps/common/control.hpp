@@ -119,10 +119,12 @@ std::optional<uint16_t> serve_control(caf::actor_system& sys, const Handle& acto
 }
 
 /// Prints the line that tells whoever started a service that it serves, in a form made for
-/// programs: `l4sim-ready service=lb port=9000 control_port=41234` (control_port 0: none).
-inline void announce_ready(const std::string& service, uint16_t port, uint16_t control_port) {
-  actors::log_line(
-      fmt::format("l4sim-ready service={} port={} control_port={}", service, port, control_port));
+/// programs: `l4sim-ready service=lb port=9000 control_port=41234 admin_port=0` (a port
+/// 0: none).
+inline void announce_ready(const std::string& service, uint16_t port, uint16_t control_port,
+                           uint16_t admin_port = 0) {
+  actors::log_line(fmt::format("l4sim-ready service={} port={} control_port={} admin_port={}",
+                               service, port, control_port, admin_port));
 }
 
 }  // namespace l4sim::apps

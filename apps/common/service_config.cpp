@@ -7,7 +7,9 @@
 #include "actors/director/run_plan.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
 #include "apps/common/control.hpp"
+#include "protocols/proxy_protocol.hpp"
 
 namespace l4sim::apps {
 
@@ -51,8 +53,12 @@ void declare_server_options(env_cli& cli) {
   cli.option("--chaos-pct", "SERVER_CHAOS_PCT", "share of connections dropped at accept", "0");
   cli.option("--hang-ms", "SERVER_HANG_MS", "hold on each connection's first reply, ms", "0");
   cli.option("--seed", "SERVER_SEED", "seed of the chaos draws", "1");
+  cli.flag("--accept-proxy", "SERVER_ACCEPT_PROXY",
+           "read a PROXY protocol header (v1 or v2) first on every connection; logs and "
+           "stats show the client it names");
   cli.option("--stats-interval", "SERVER_STATS_INTERVAL", "stats log period, s, 0 = off", "5");
   add_control_options(cli, "SERVER");
+  add_admin_option(cli, "SERVER");
 }
 
 actors::backend_config read_server_config(const env_cli& cli) {
@@ -68,6 +74,7 @@ actors::backend_config read_server_config(const env_cli& cli) {
   cfg.hang = cli.duration("SERVER_HANG_MS", 1ms);
   cfg.seed = cli.number("SERVER_SEED", UINT64_MAX);
   cfg.stats_interval = cli.duration("SERVER_STATS_INTERVAL", 1s);
+  cfg.accept_proxy = cli.enabled("SERVER_ACCEPT_PROXY");
   return cfg;
 }
 
@@ -79,7 +86,10 @@ void declare_lb_options(env_cli& cli) {
              "host while unique, else host:port)",
              "", true);
   cli.option("--host", "LB_HOST", "address to listen on", "0.0.0.0");
-  cli.option("--algo", "LB_ALGO", "balancing algorithm: rr, lc or rand", "rr");
+  cli.option("--algo", "LB_ALGO",
+             "balancing algorithm: rr (smooth weighted), lc, rand, p2c, hash (client address, "
+             "bounded load) or maglev",
+             "rr");
   cli.option("--health-interval", "LB_HEALTH_INTERVAL",
              "probe period, s (0.2 allowed; 0 = no checks)", "3");
   cli.option("--health-timeout", "LB_HEALTH_TIMEOUT", "probe connect timeout, s", "1");
@@ -118,12 +128,22 @@ void declare_lb_options(env_cli& cli) {
              "proxied connections at most; past it new ones wait in the backlog (0 = no cap)",
              "4000");
   cli.option("--stats-interval", "LB_STATS_INTERVAL", "stats table period, s, 0 = off", "5");
-  cli.option("--seed", "LB_SEED", "seed of the rand algorithm", "1");
+  cli.option("--hash-balance", "LB_HASH_BALANCE",
+             "hash algorithm's load bound: a backend takes a key while under this % of its "
+             "weighted share of connections, else the key's next backend (0 = off, else "
+             "100..1000)",
+             "125");
+  cli.option("--send-proxy", "LB_SEND_PROXY",
+             "write a PROXY protocol header to each backend before any client byte: none, v1 "
+             "or v2",
+             "none");
+  cli.option("--seed", "LB_SEED", "seed of the rand and p2c algorithms", "1");
   cli.option("--resolve-interval", "LB_RESOLVE_INTERVAL",
              "re-resolve backend names this often, s (and at every probe while one fails; "
              "0 = only while failing)",
              "30");
   add_control_options(cli, "LB");
+  add_admin_option(cli, "LB");
 }
 
 actors::balancer_config read_lb_config(const env_cli& cli) {
@@ -167,6 +187,16 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
   cfg.max_conns = static_cast<uint32_t>(cli.number("LB_MAX_CONNS", 1'000'000));
   cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
   cfg.seed = cli.number("LB_SEED", UINT64_MAX);
+  auto send_proxy = protocols::parse_proxy_version(cli.text("LB_SEND_PROXY"));
+  if (!send_proxy) {
+    cli.fail("LB_SEND_PROXY",
+             fmt::format("\"{}\" is not none, v1 or v2", cli.text("LB_SEND_PROXY")));
+  }
+  cfg.session.send_proxy = *send_proxy;
+  cfg.hash_balance = static_cast<uint32_t>(cli.number("LB_HASH_BALANCE", 1000));
+  if (cfg.hash_balance != 0 && cfg.hash_balance < 100) {
+    cli.fail("LB_HASH_BALANCE", "must be 0 (off) or 100..1000");
+  }
   for (auto& entry : cli.backends("LB_BACKENDS")) {
     // A name that does not resolve yet is a DOWN backend the health monitor keeps
     // resolving (an orchestrator may start lb before its backends), not a fatal error.
@@ -191,12 +221,17 @@ void declare_client_options(env_cli& cli) {
   cli.option("--seed", "CLIENT_SEED", "seed of the kinds and their parameters", "1");
   cli.option("--duration-secs", "CLIENT_DURATION_SECS", "run length, s, 0 = until stopped", "0");
   cli.option("--max-active", "CLIENT_MAX_ACTIVE", "open clients at most, 0 = unlimited", "0");
+  cli.option("--source-addresses", "CLIENT_SOURCE_ADDRESSES",
+             "N > 0: client k connects from 127.0.1.(1 + k mod N), N distinct client addresses "
+             "toward a loopback target (at most 254; 0 = the system's choice)",
+             "0");
   cli.option("--connect-timeout-ms", "CLIENT_CONNECT_TIMEOUT_MS", "connect timeout, ms", "3000");
   cli.option("--stats-interval", "CLIENT_STATS_INTERVAL", "summary line period, s, 0 = off", "5");
   cli.option("--params", "CLIENT_PARAMS",
              "per-kind parameters, e.g. real.think_min=100ms,stream.interval=1s (keys: "
              "requests_min/max, think_min/max, interval, byte_gap_min/max, reply_timeout)");
   add_control_options(cli, "CLIENT");
+  add_admin_option(cli, "CLIENT");
 }
 
 namespace {
@@ -269,6 +304,8 @@ actors::spawner_config read_client_config(const env_cli& cli) {
   cfg.seed = cli.number("CLIENT_SEED", UINT64_MAX);
   cfg.duration = cli.duration("CLIENT_DURATION_SECS", 1s);
   cfg.max_active = static_cast<uint32_t>(cli.number("CLIENT_MAX_ACTIVE", 10'000'000));
+  cfg.source_addresses =
+      static_cast<uint32_t>(cli.number("CLIENT_SOURCE_ADDRESSES", actors::max_source_addresses));
   cfg.connect_timeout = cli.duration("CLIENT_CONNECT_TIMEOUT_MS", 1ms);
   if (cfg.connect_timeout.count() == 0) {
     cli.fail("CLIENT_CONNECT_TIMEOUT_MS", "must be above 0");

@@ -4,6 +4,7 @@
 
 #include "actors/clients/arrivals.hpp"
 #include "protocols/backend_list.hpp"
+#include "protocols/proxy_protocol.hpp"
 
 namespace l4sim::apps {
 
@@ -31,6 +32,7 @@ service_env server_env(const actors::planned_backend& b, uint16_t port) {
       {"SERVER_HANG_MS", exact_duration(c.hang)},
       {"SERVER_SEED", std::to_string(c.seed)},
       {"SERVER_STATS_INTERVAL", exact_duration(c.stats_interval)},
+      {"SERVER_ACCEPT_PROXY", c.accept_proxy ? "1" : "0"},
       {"SERVER_CONTROL_PORT", "0"},
   };
 }
@@ -70,6 +72,8 @@ service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& ba
       {"LB_MAX_CONNS", std::to_string(c.max_conns)},
       {"LB_SEED", std::to_string(c.seed)},
       {"LB_STATS_INTERVAL", exact_duration(c.stats_interval)},
+      {"LB_SEND_PROXY", protocols::to_string(c.session.send_proxy)},
+      {"LB_HASH_BALANCE", std::to_string(c.hash_balance)},
       {"LB_CONTROL_PORT", "0"},
   };
 }
@@ -91,6 +95,7 @@ service_env client_env(const actors::run_plan& plan, const protocols::endpoint& 
       {"CLIENT_SEED", std::to_string(c.seed)},
       {"CLIENT_DURATION_SECS", exact_duration(c.duration)},
       {"CLIENT_MAX_ACTIVE", std::to_string(c.max_active)},
+      {"CLIENT_SOURCE_ADDRESSES", std::to_string(c.source_addresses)},
       {"CLIENT_CONNECT_TIMEOUT_MS", exact_duration(c.connect_timeout)},
       {"CLIENT_STATS_INTERVAL", exact_duration(c.stats_interval)},
       {"CLIENT_PARAMS", params},

@@ -19,6 +19,8 @@
 #include "actors/balancer/balancing.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
+#include "apps/common/admin_routes.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"
@@ -149,9 +151,11 @@ int main(int argc, char** argv) {
   }
   actors::balancer_config cfg;
   apps::control_settings control;
+  std::optional<protocols::endpoint> admin_where;
   try {
     cfg = apps::read_lb_config(cli);
     control = apps::read_control_options(cli, "LB");
+    admin_where = apps::read_admin_option(cli, "LB");
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "lb: {}\n", e.what());
     return 2;
@@ -169,14 +173,22 @@ int main(int argc, char** argv) {
     lb->stop();
     return 1;
   }
+  apps::admin_server admin;
+  apps::add_lb_routes(admin, sys, lb->control);
+  auto admin_port = apps::serve_admin(admin, admin_where, "lb", cfg.id, "LB");
+  if (!admin_port) {
+    lb->stop();
+    return 1;
+  }
   actors::log_line(fmt::format("[{}] ready on port {} ({} backends, {})", cfg.id, lb->port,
                                cfg.backends.size(), cfg.algorithm));
-  apps::announce_ready("lb", lb->port, *control_port);
+  apps::announce_ready("lb", lb->port, *control_port, *admin_port);
   std::atomic<bool> stop{false};
   std::thread commands{[&] { command_loop(sys, *lb, stop); }};
   signals.wait();
   stop = true;
   commands.join();
+  admin.stop();
   caf::scoped_actor self{sys};
   self->send(lb->listener, caf::close_atom_v);
   self->request(lb->picker, 5s, caf::get_atom_v, stats_atom_v)

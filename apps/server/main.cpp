@@ -8,6 +8,8 @@
 #include "actors/backend/backend_server.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
+#include "apps/common/admin_routes.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/env_cli.hpp"
 #include "apps/common/runtime.hpp"
@@ -34,8 +36,10 @@ int main(int argc, char** argv) {
   }
   actors::backend_config cfg;
   apps::control_settings control;
+  std::optional<protocols::endpoint> admin_where;
   try {
     control = apps::read_control_options(cli, "SERVER");
+    admin_where = apps::read_admin_option(cli, "SERVER");
     cfg = apps::read_server_config(cli);
   } catch (const apps::config_error& e) {
     fmt::print(stderr, "server: {}\n", e.what());
@@ -54,9 +58,17 @@ int main(int argc, char** argv) {
     self_exit(sys, backend->actor);
     return 1;
   }
+  apps::admin_server admin;
+  apps::add_server_routes(admin, sys, backend->actor);
+  auto admin_port = apps::serve_admin(admin, admin_where, "server", cfg.id, "SERVER");
+  if (!admin_port) {
+    self_exit(sys, backend->actor);
+    return 1;
+  }
   actors::log_line(fmt::format("[{}] ready on port {}", cfg.id, backend->port));
-  apps::announce_ready("server", backend->port, *control_port);
+  apps::announce_ready("server", backend->port, *control_port, *admin_port);
   signals.wait();
+  admin.stop();
   caf::scoped_actor self{sys};
   self->request(backend->actor, caf::infinite, caf::get_atom_v, stats_atom_v)
       .receive(

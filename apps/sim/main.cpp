@@ -22,11 +22,15 @@
 #include "actors/director/run_plan.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin.hpp"
+#include "apps/common/admin_routes.hpp"
 #include "apps/common/control.hpp"
 #include "apps/common/signals.hpp"
+#include "apps/sim/experiment.hpp"
 #include "apps/sim/live_view.hpp"
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
+#include "apps/sim/sweep.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -78,7 +82,9 @@ struct run_options {
   bool verbose = false;
   bool services = false;
   std::string attach;
+  std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
+  std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
 };
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
@@ -102,7 +108,16 @@ int run(const run_options& opts, apps::signal_guard& signals) {
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                  std::shared_ptr<apps::service_set>& services) {
-  auto loaded = protocols::find_scenario(opts.target, opts.dir);
+  std::vector<protocols::scenario_override> overrides;
+  for (auto& text : opts.sets) {
+    auto parsed = protocols::parse_override("--set", text);
+    if (!parsed.error.empty()) {
+      fmt::print(stderr, "sim: {}\n", protocols::escape_control(parsed.error));
+      return 2;
+    }
+    overrides.push_back(parsed.value);
+  }
+  auto loaded = protocols::find_scenario(opts.target, opts.dir, overrides);
   if (!loaded.ok()) {
     fmt::print(stderr, "{}\n", loaded.error_text());
     return 2;
@@ -149,6 +164,15 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;
   }
+  std::optional<protocols::endpoint> admin_where;
+  if (!opts.admin.empty()) {
+    admin_where = apps::parse_admin_endpoint(opts.admin);
+    if (!admin_where) {
+      fmt::print(stderr, "sim: --admin: \"{}\" is not [host:]port with a host that resolves\n",
+                 protocols::escape_control(opts.admin));
+      return 2;
+    }
+  }
   auto mode = opts.json    ? apps::view_mode::json
               : opts.quiet ? apps::view_mode::quiet
                            : apps::view_mode::live;
@@ -181,6 +205,17 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   if (!on) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(on.error()));
     return 1;
+  }
+  apps::admin_server admin;
+  if (admin_where) {
+    apps::add_stage_routes(admin, sys, *on);
+    std::string why;
+    auto port = admin.start(*admin_where, why);
+    if (!port) {
+      fmt::print(stderr, "sim: --admin: {}\n", why);
+      return 1;
+    }
+    fmt::print(stderr, "sim: admin on http://{}:{} (GET /metrics)\n", admin_where->host, *port);
   }
   actors::director_config dcfg;
   dcfg.plan = plan;
@@ -297,6 +332,9 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "play a scenario, show it live, judge it");
   run_cmd->add_option("scenario", opts.target, "scenario NAME or FILE")->required();
   run_cmd->add_option("--seed", opts.seed, "override the scenario's seed");
+  run_cmd->add_option("--set", opts.sets,
+                      "override a scenario key before validation, e.g. --set balancer.algorithm=lc "
+                      "--set backends.server-3.delay=2s (repeatable)");
   run_cmd->add_option("--duration", opts.duration, "override the scenario's duration (e.g. 20s)");
   run_cmd->add_option("--time-scale", opts.time_scale,
                       "real time per scenario time: 0.1 runs ten times faster");
@@ -304,6 +342,8 @@ int main(int argc, char** argv) {
   auto* quiet = run_cmd->add_flag("--quiet", opts.quiet, "print only the final tables");
   run_cmd->add_flag("--json", opts.json, "print only the JSON report")->excludes(quiet);
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
+  run_cmd->add_option("--admin", opts.admin,
+                      "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   auto* services_flag = run_cmd->add_flag(
       "--services", opts.services, "run every backend, the balancer and the clients as processes");
   run_cmd
@@ -312,6 +352,37 @@ int main(int argc, char** argv) {
                    "(their control ports)")
       ->excludes(services_flag);
   apps::add_control_tls_options(*run_cmd, opts.control_tls);
+  apps::sweep_args sweep;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "run a scenario over a grid of values x seeds in parallel; tables and charts");
+  sweep_cmd->add_option("scenario", sweep.target, "scenario NAME or FILE")->required();
+  sweep_cmd->add_option("--vary", sweep.vary, "KEY=V1,V2,... a varied scenario key (repeatable)")
+      ->required();
+  sweep_cmd->add_option("--set", sweep.sets, "KEY=VALUE for every run (repeatable)");
+  sweep_cmd->add_option("--seeds", sweep.seeds, "seeds per grid point, 1..N (default 5)");
+  sweep_cmd->add_option("--jobs", sweep.jobs, "runs at a time (default: the number of cores)");
+  sweep_cmd->add_option("--time-scale", sweep.time_scale,
+                        "real time per scenario time (default 0.2: runs are live, five times "
+                        "faster; there is no virtual time yet)");
+  sweep_cmd->add_option("--out", sweep.out, "folder of runs/, runs.csv, summary.csv, charts/")
+      ->required();
+  sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
+      ->delimiter(',');
+  sweep_cmd->add_flag("--fresh", sweep.fresh,
+                      "run everything again (default: keep the finished runs in --out)");
+  apps::experiment_args experiment;
+  std::string experiments_flag;
+  auto* experiment_cmd = app.add_subcommand(
+      "experiment", "run an experiment file (experiments/NAME.yaml) and judge its claims");
+  experiment_cmd->add_option("experiment", experiment.target, "experiment NAME or FILE")
+      ->required();
+  experiment_cmd->add_option("--out", experiment.out, "folder (default out/experiments/NAME)");
+  experiment_cmd->add_option("--jobs", experiment.jobs,
+                             "runs at a time (default: the file's, "
+                             "else the number of cores)");
+  experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
+  experiment_cmd->add_flag("--fresh", experiment.fresh,
+                           "run everything again (default: keep the finished runs in --out)");
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
   std::string show_target;
   auto* show_cmd = app.add_subcommand("show", "print a scenario file");
@@ -339,6 +410,17 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) {
     return validate(files);
+  }
+  if (*experiment_cmd) {
+    apps::signal_guard signals;
+    auto where = !experiments_flag.empty()                      ? experiments_flag
+                 : std::filesystem::is_directory("experiments") ? std::string{"experiments"}
+                                                                : std::string{L4SIM_EXPERIMENT_DIR};
+    return apps::experiment_command(experiment, where, dir, signals);
+  }
+  if (*sweep_cmd) {
+    apps::signal_guard signals;
+    return apps::sweep_command(sweep, dir, signals);
   }
   opts.dir = dir;
   actors::raise_open_file_limit();

@@ -71,6 +71,8 @@ uint64_t value_of(const Map& m, const std::string& key) {
   return i == m.end() ? 0 : static_cast<uint64_t>(i->second);
 }
 
+}  // namespace
+
 /// Returns the full path of `program` found on $PATH, or "" when it is not installed.
 std::string find_program(const std::string& program) {
   const char* path = std::getenv("PATH");
@@ -130,8 +132,6 @@ int run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::s
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
-
-}  // namespace
 
 nlohmann::json report_json(const run_summary& run) {
   using nlohmann::json;

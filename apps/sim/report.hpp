@@ -27,6 +27,13 @@ std::string timeseries_csv(const run_summary& run);
 /// into `dir`; returns an error text, empty on success.
 std::string write_report(const std::string& dir, const run_summary& run);
 
+/// Returns the full path of `program` found on $PATH, or "" when it is not installed.
+std::string find_program(const std::string& program);
+
+/// Runs `gnuplot script` in `dir` without a shell; returns its exit status, or -1 when it
+/// could not be run.
+int run_gnuplot(const std::string& gnuplot, const std::string& dir, const std::string& script);
+
 /// Renders the verdict table and the overall verdict for the terminal.
 std::string format_verdicts(const std::vector<protocols::verdict>& verdicts);
 

@@ -310,6 +310,40 @@ void check_counter(const expectation& e, const run_record& record, verdict& v) {
   v.observed = fmt::format("{} {}", e.counter_name, *got);
 }
 
+void check_sticky(const expectation& e, const run_record& record, verdict& v) {
+  v.expected = fmt::format(
+      "at least {} client addresses in PROXY headers, each at one backend only", e.max_count);
+  auto last = sample_at(record, std::nullopt);
+  if (last == nullptr) {
+    v.passed = false;
+    v.observed = "no data: no sample";
+    return;
+  }
+  std::map<std::string, std::vector<std::string>> backends_of;
+  for (auto& [backend, addresses] : last->client_addresses) {
+    for (auto& address : addresses) {
+      backends_of[address].push_back(backend);
+    }
+  }
+  std::vector<std::string> split;
+  for (auto& [address, backends] : backends_of) {
+    if (backends.size() > 1) {
+      std::string where;
+      for (auto& b : backends) {
+        where += (where.empty() ? "" : "+") + b;
+      }
+      split.push_back(fmt::format("{} at {}", address, where));
+    }
+  }
+  v.passed = backends_of.size() >= e.max_count && split.empty();
+  v.observed = fmt::format("{} client addresses, {} at more than one backend", backends_of.size(),
+                           split.size());
+  if (!split.empty()) {
+    // The addresses are numeric (inet_ntop), ids checked by the loader: nothing to escape.
+    v.observed += fmt::format(" (e.g. {})", split.front());
+  }
+}
+
 }  // namespace
 
 uint64_t new_connections_in(const run_record& unordered, const std::string& backend, duration from,
@@ -360,6 +394,9 @@ verdict check(const expectation& e, const run_record& unordered) {
       break;
     case expect_kind::counter:
       check_counter(e, record, v);
+      break;
+    case expect_kind::sticky_clients:
+      check_sticky(e, record, v);
       break;
   }
   return v;

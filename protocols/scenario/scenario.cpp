@@ -62,6 +62,8 @@ std::string to_string(expect_kind kind) {
       return "refused_at_least";
     case expect_kind::counter:
       return "counter";
+    case expect_kind::sticky_clients:
+      return "sticky_clients";
   }
   return "unknown";
 }

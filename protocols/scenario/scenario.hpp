@@ -31,6 +31,7 @@ struct scenario_backend {
   duration hang{0};
   uint32_t weight = 1;        ///< the balancer's weight for it (`weight=N` in LB_BACKENDS)
   uint32_t lb_max_conns = 0;  ///< `maxconn:`, the balancer's cap for it; 0 = none
+  bool accept_proxy = false;  ///< reads a PROXY protocol header first on each connection
   source_location where;
 };
 
@@ -44,7 +45,7 @@ struct scenario_health {
 
 /// The balancer.
 struct scenario_balancer {
-  std::string algorithm = "rr";  ///< rr, lc, rand
+  std::string algorithm = "rr";  ///< rr, lc, rand, p2c, hash, maglev
   scenario_health health;
   duration connect_timeout = std::chrono::milliseconds{1000};
   uint32_t retries = 2;
@@ -52,7 +53,9 @@ struct scenario_balancer {
   duration server_timeout = std::chrono::seconds{30};      ///< backend idle; 0 = never
   duration tunnel_timeout = std::chrono::hours{1};         ///< both sent data; 0 = off
   duration client_fin_timeout = std::chrono::seconds{30};  ///< after a half-close; 0 = off
-  uint32_t max_conns = 4000;  ///< proxied connections at most; 0 = no cap
+  uint32_t max_conns = 4000;        ///< proxied connections at most; 0 = no cap
+  std::string send_proxy = "none";  ///< PROXY protocol header to backends: none, v1, v2
+  uint32_t hash_balance = 125;      ///< `hash`'s load bound in % (0 = off, else 100..1000)
   duration retry_backoff_base = std::chrono::milliseconds{25};  ///< first retry's backoff
   duration retry_backoff_cap = std::chrono::milliseconds{250};  ///< longest retry backoff
   duration queue_timeout = std::chrono::seconds{5};   ///< in a full backend's queue; 0 = none
@@ -75,6 +78,7 @@ struct scenario_clients {
   std::string arrival = "uniform";  ///< uniform or poisson
   std::vector<mix_entry> mix;       ///< defaults to real 50, fire_and_forget 20, ...
   uint32_t max_active = 0;          ///< 0 = no cap
+  uint32_t source_addresses = 0;    ///< N > 0: clients connect from N addresses 127.0.1.x
   duration connect_timeout = std::chrono::milliseconds{1000};
   /// Per-type parameters by type, then by key, as written (validated by the loader
   /// against the keys each type knows, e.g. `think_min: 100ms`).
@@ -128,6 +132,7 @@ enum class expect_kind {
   refused_at_least,  ///< `backend` refused at capacity at least `max_count` connections
   counter,           ///< a balancer counter of `backend` (`counter_name`) at the end of the
                      ///< run, or its peak for `max_*`, is >= `at_least` and <= `at_most`
+  sticky_clients,    ///< at least `max_count` client addresses, each seen by one backend only
 };
 
 /// The balancer counters a `counter` expectation may name: retries, queue_timeouts,
@@ -206,6 +211,8 @@ struct run_record {
     std::map<std::string, uint64_t> ejections;       ///< outlier ejections, so far
     std::map<std::string, bool> ejected;             ///< ejected now
     std::map<std::string, bool> draining;            ///< draining now
+    /// Client IP addresses each backend saw in PROXY headers so far (accept_proxy only).
+    std::map<std::string, std::vector<std::string>> client_addresses;
     uint64_t clients_started = 0;                    ///< all types, so far
     uint64_t clients_active = 0;
     uint64_t clients_completed = 0;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "protocols/backend_messages.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 
 namespace l4sim::protocols::detail {
@@ -26,14 +27,15 @@ const std::vector<kind_spec>& kinds() {
       {expect_kind::latency, {"clients", "latency"}},
       {expect_kind::refused_at_least, {"backend", "refused_at_least"}},
       {expect_kind::counter, {"backend", "counter", "at_least", "at_most"}},
+      {expect_kind::sticky_clients, {"sticky_clients"}},
   };
   return table;
 }
 
-const std::vector<std::string> all_keys{"backend",          "health",   "within",   "after",
-                                        "new_connections",  "between",  "spread",   "share",
-                                        "clients",          "failures", "reason",   "latency",
-                                        "refused_at_least", "counter",  "at_least", "at_most"};
+const std::vector<std::string> all_keys{
+    "backend",  "health",   "within",           "after",   "new_connections", "between",
+    "spread",   "share",    "clients",          "failures", "reason",         "latency",
+    "refused_at_least",     "counter",          "at_least", "at_most",        "sticky_clients"};
 
 /// Percentile keys of `latency`, and the percentile each stands for.
 const std::vector<std::pair<std::string, double>> percentiles{
@@ -150,6 +152,9 @@ void read_kind_keys(error_sink& sink, map_reader& map, const scenario_scope& sco
       break;
     case expect_kind::refused_at_least:
       map.count_into("refused_at_least", out.max_count, 0, UINT64_MAX);
+      break;
+    case expect_kind::sticky_clients:
+      map.count_into("sticky_clients", out.max_count, 1, max_client_addresses);
       break;
     case expect_kind::latency:
       break;  // expanded by the caller, one expectation per percentile

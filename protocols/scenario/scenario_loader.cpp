@@ -105,7 +105,8 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
                  "balancer",
                  {"algorithm", "health", "connect_timeout", "retries", "client_timeout",
                   "server_timeout", "tunnel_timeout", "client_fin_timeout", "max_conns",
-                  "retry_backoff", "queue_timeout", "drain_timeout", "slow_start", "outlier"}};
+                  "send_proxy", "hash_balance", "retry_backoff", "queue_timeout",
+                  "drain_timeout", "slow_start", "outlier"}};
   map.choice_into("algorithm", out.algorithm, algorithm_names());
   map.duration_into("connect_timeout", out.connect_timeout, true);
   map.count_into("retries", out.retries, 0, 100);
@@ -135,6 +136,12 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
     o.duration_into("base_ejection", out.outlier_base_ejection, true);
     o.count_into("max_percent", out.outlier_max_percent, 0, 100);
   }
+  map.choice_into("send_proxy", out.send_proxy, {"none", "v1", "v2"});
+  if (map.count_into("hash_balance", out.hash_balance, 0, 1000) && out.hash_balance != 0 &&
+      out.hash_balance < 100) {
+    sink.add(*map.find("hash_balance"),
+             "hash_balance in balancer: 0 (off) or 100..1000 (% of a backend's weighted share)");
+  }
   if (auto health = map.find("health")) {
     map_reader h{sink, *health, "balancer.health", {"interval", "timeout", "rise", "fall"}};
     h.duration_into("interval", out.health.interval, true);
@@ -146,7 +153,10 @@ void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& 
 
 void read_clients(error_sink& sink, const YAML::Node& node, scenario_clients& out) {
   map_reader map{
-      sink, node, "clients", {"rate", "arrival", "mix", "max_active", "connect_timeout", "params"}};
+      sink,
+      node,
+      "clients",
+      {"rate", "arrival", "mix", "max_active", "connect_timeout", "params", "source_addresses"}};
   if (auto rate = map.find("rate")) {
     if (auto value = detail::read_rate(sink, *rate, map.what("rate"))) {
       out.rate = *value;
@@ -159,6 +169,8 @@ void read_clients(error_sink& sink, const YAML::Node& node, scenario_clients& ou
     }
   }
   map.count_into("max_active", out.max_active, 0, 1'000'000);
+  // 127.0.1.1-127.0.1.254 (actors/clients/spawner.hpp, max_source_addresses).
+  map.count_into("source_addresses", out.source_addresses, 0, 254);
   map.duration_into("connect_timeout", out.connect_timeout, true);
   if (auto params = map.find("params")) {
     read_params(sink, *params, out);
@@ -253,9 +265,17 @@ load_result finish(error_sink& sink, scenario value) {
   return result;
 }
 
-load_result parse(const std::string& yaml, error_sink& sink, const std::string& file_stem) {
+load_result parse(const std::string& yaml, error_sink& sink, const std::string& file_stem,
+                  const std::vector<scenario_override>& sets) {
   try {
     auto root = YAML::Load(yaml);
+    if (!sets.empty()) {
+      return detail::load_with_overrides(root, sets, [&](const YAML::Node& tree) {
+        error_sink each{sink.file()};
+        auto value = read_scenario(each, tree, file_stem);
+        return finish(each, std::move(value));
+      });
+    }
     auto value = read_scenario(sink, root, file_stem);
     return finish(sink, std::move(value));
   } catch (const YAML::Exception& e) {
@@ -273,11 +293,11 @@ namespace detail {
 std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node& node,
                                              const std::string& section) {
   auto before = sink.size();
-  map_reader map{
-      sink,
-      node,
-      section,
-      {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight", "maxconn"}};
+  map_reader map{sink,
+                 node,
+                 section,
+                 {"id", "delay", "max_conns", "idle_timeout", "chaos", "hang", "weight", "maxconn",
+                  "accept_proxy"}};
   if (!map.is_map()) {
     return std::nullopt;
   }
@@ -296,6 +316,9 @@ std::optional<scenario_backend> read_backend(error_sink& sink, const YAML::Node&
   map.duration_into("hang", out.hang);
   map.count_into("weight", out.weight, 1, max_backend_weight);
   map.count_into("maxconn", out.lb_max_conns, 0, max_backend_conns);
+  std::string accept_proxy = "false";
+  map.choice_into("accept_proxy", accept_proxy, {"false", "true"});
+  out.accept_proxy = accept_proxy == "true";
   // A backend with a bad value still has its id, so that events naming it do not add
   // "unknown backend" errors on top; the scenario as a whole is rejected anyway.
   if (out.id.empty() && sink.size() != before) {
@@ -323,16 +346,18 @@ std::string load_result::error_text() const {
   return out;
 }
 
-load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors) {
+load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors,
+                               const std::vector<scenario_override>& sets) {
   error_sink sink{name_for_errors};
-  auto result = parse(yaml, sink, "");
+  auto result = parse(yaml, sink, "", sets);
   if (result.value) {
     result.value->file = name_for_errors;
   }
   return result;
 }
 
-load_result load_scenario_file(const std::string& path) {
+load_result load_scenario_file(const std::string& path,
+                               const std::vector<scenario_override>& sets) {
   error_sink sink{path};
   std::ifstream in{path, std::ios::binary};
   if (!in) {
@@ -341,7 +366,7 @@ load_result load_scenario_file(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  auto result = parse(text.str(), sink, std::filesystem::path{path}.stem().string());
+  auto result = parse(text.str(), sink, std::filesystem::path{path}.stem().string(), sets);
   if (result.value) {
     result.value->file = path;
   }
@@ -393,7 +418,8 @@ std::string scenario_path(const std::string& name_or_path, const std::string& sc
   return (std::filesystem::path{scenarios_dir} / (name_or_path + ".yaml")).string();
 }
 
-load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir) {
+load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir,
+                          const std::vector<scenario_override>& sets) {
   auto path = scenario_path(name_or_path, scenarios_dir);
   std::error_code ec;
   if (path != name_or_path && !std::filesystem::exists(path, ec)) {
@@ -408,7 +434,7 @@ load_result find_scenario(const std::string& name_or_path, const std::string& sc
                                scenarios_dir, names.empty() ? "none" : detail::join(names))});
     return result;
   }
-  return load_scenario_file(path);
+  return load_scenario_file(path, sets);
 }
 
 std::vector<scenario_summary> list_scenarios(const std::string& dir) {

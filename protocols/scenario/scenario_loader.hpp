@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/scenario/overrides.hpp"
 #include "protocols/scenario/scenario.hpp"
 
 namespace l4sim::protocols {
@@ -38,11 +39,14 @@ struct load_result {
 };
 
 /// Parses and validates scenario text; `name_for_errors` stands for the file in errors and
-/// in the scenario's `file`.
-load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors);
+/// in the scenario's `file`; `sets` are applied before validation (overrides.hpp).
+load_result load_scenario_text(const std::string& yaml, const std::string& name_for_errors,
+                               const std::vector<scenario_override>& sets = {});
 
 /// Reads, parses and validates a scenario file; its `name` must equal the file's base name.
-load_result load_scenario_file(const std::string& path);
+/// `sets` are applied before validation.
+load_result load_scenario_file(const std::string& path,
+                               const std::vector<scenario_override>& sets = {});
 
 /// Returns `scn` with its duration set to `length` (e.g. `sim run --duration`), or an error
 /// at the line and column of every timeline event and expectation window (a health
@@ -56,7 +60,8 @@ std::string scenario_path(const std::string& name_or_path, const std::string& sc
 
 /// Resolves `name_or_path` with `scenario_path` and loads it; a missing file is an error
 /// that lists the scenarios available in `scenarios_dir`.
-load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir);
+load_result find_scenario(const std::string& name_or_path, const std::string& scenarios_dir,
+                          const std::vector<scenario_override>& sets = {});
 
 /// One entry of `list_scenarios`.
 struct scenario_summary {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "protocols/algorithms.hpp"
 #include "protocols/backend_list.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 
@@ -92,7 +93,7 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
     case event_kind::set_weight:
       return read_setting(sink, value, out, "weight");
     case event_kind::set_algorithm:
-      if (auto algorithm = read_choice(sink, value, what, {"rr", "lc", "rand"})) {
+      if (auto algorithm = read_choice(sink, value, what, algorithm_names())) {
         out.event.text_value = *algorithm;
       }
       break;

@@ -1,13 +1,17 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "tests/support/process.hpp"
 #include "tests/support/socket_client.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace l4sim::testing;
 
@@ -16,6 +20,42 @@ namespace {
 bool round_trip(uint16_t port) {
   socket_client c{port};
   return c.connected() && c.send("REQ 1\n") && c.line() == std::optional<std::string>{"ACK"};
+}
+
+/// The lines of `out` without UBSan's vptr reports ("... which does not point to an object
+/// of type ..."): at EMFILE the check cannot probe vtables (the probe is a pipe(2)) and
+/// reports live objects (see the fd-exhaustion test). Reports of any other kind stay.
+std::vector<std::string> lines_without_vptr_reports(const std::string& out) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < out.size()) {
+    auto end = out.find('\n', start);
+    end = end == std::string::npos ? out.size() : end;
+    auto line = out.substr(start, end - start);
+    if (line.find("runtime error: ") == std::string::npos ||
+        line.find("which does not point to an object of type") == std::string::npos) {
+      lines.push_back(std::move(line));
+    }
+    start = end + 1;
+  }
+  return lines;
+}
+
+/// LSAN_OPTIONS for a sanitized child whose UBSan reports vptr findings: the project's
+/// suppressions plus the type names UBSan demangles for its reports (realloc'd inside
+/// libstdc++'s __cxa_demangle, unsymbolized, and never freed by the sanitizer runtime).
+std::string lsan_options_with_ubsan_reports(const temp_dir& dir) {
+  const char* base = std::getenv("LSAN_OPTIONS");
+  std::string options = base != nullptr ? base : "";
+  std::string supp;
+  auto at = options.find("suppressions=");
+  if (at != std::string::npos) {
+    auto end = options.find(':', at);
+    supp = read_file(options.substr(at + 13, end == std::string::npos ? end : end - at - 13));
+  }
+  auto path = dir.path / "lsan.supp";
+  std::ofstream{path} << supp << "leak:libstdc++.so.6\n";
+  return "suppressions=" + path.string() + ":print_suppressions=0";
 }
 
 }  // namespace
@@ -121,13 +161,14 @@ TEST_CASE("lb exits 2 naming the backend entry with a bad option", "[lb-app]") {
 
 TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing and recovers",
           "[lb-app]") {
-  if (std::getenv("ASAN_OPTIONS") != nullptr) {
-    // Open finding: in the sanitized build, at 64 fds, UBSan reports a session's dial
-    // handler running on a freed session (session.cpp, `send(... opened ...)`). Skipped
-    // there, visibly, until it is understood; the plain build runs it.
-    WARN("skipped under sanitizers: open UBSan finding in the fd-exhaustion path");
-    return;
-  }
+  // Sanitized builds: UBSan's vptr check reads the vtable only after probing it with
+  // pipe(2), which fails at EMFILE, so in this process it reports live objects as
+  // "invalid vptr" at random CAF and l4sim call sites (the type's memory is intact). The
+  // build makes vptr recoverable; here it may not halt, and the checks below accept vptr
+  // reports and no other kind. AddressSanitizer still aborts on any real use after free,
+  // and leaks are checked at exit as in every lb test (less the reports' own).
+  bool sanitized = std::getenv("ASAN_OPTIONS") != nullptr;
+  temp_dir supp_dir;
   child_process server{{app_path("server")},
                        {{"SERVER_PORT", "0"},
                         {"SERVER_ID", "server-1"},
@@ -143,7 +184,9 @@ TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing a
                     {"LB_BACKENDS", backend},
                     {"LB_HEALTH_INTERVAL", "0.2"},
                     {"LB_MAX_CONNS", "0"},
-                    {"LB_STATS_INTERVAL", "0"}}};
+                    {"LB_STATS_INTERVAL", "0"},
+                    {"UBSAN_OPTIONS", sanitized ? "print_stacktrace=0:halt_on_error=0" : ""},
+                    {"LSAN_OPTIONS", sanitized ? lsan_options_with_ubsan_reports(supp_dir) : ""}}};
   auto port = lb.number_after("ready on port ");
   std::vector<std::unique_ptr<socket_client>> clients;
   for (int i = 0; i < 100; ++i) {
@@ -166,11 +209,17 @@ TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing a
     CHECK(round_trip(port));
   }
   lb.signal(SIGTERM);
-  CHECK(lb.wait_exit(patience) == 0);
+  auto code = lb.wait_exit(patience);
   auto out = lb.output();
   INFO(out);
+  CHECK(code == std::optional<int>{0});
+  size_t log_lines = 0;
+  for (auto& line : lines_without_vptr_reports(out)) {
+    CHECK_THAT(line, !Catch::Contains("runtime error"));
+    log_lines += line.rfind('[', 0) == 0;
+  }
   CHECK_THAT(out, !Catch::Contains("DOWN"));
-  CHECK(std::count(out.begin(), out.end(), '\n') < 200);  // logged once, not per attempt
+  CHECK(log_lines < 200);  // logged once, not per attempt
   // The backend's row in the final table: state UP, failures (last column) 0.
   auto table = out.substr(out.find("final [lb-fd]"));
   auto row = table.substr(table.find("\n  " + backend));

@@ -18,7 +18,7 @@ duration: 20s
 seed: 77
 backends:
   - {id: server-1, delay: 150ms, max_conns: 7, idle_timeout: 3s, chaos: 5, hang: 333ms, weight: 3}
-  - {id: server-2, delay: 1ms, weight: 1, maxconn: 12}
+  - {id: server-2, delay: 1ms, weight: 1, maxconn: 12, accept_proxy: true}
 balancer:
   algorithm: lc
   health: {interval: 1s, timeout: 0.7s, rise: 2, fall: 3}
@@ -34,10 +34,13 @@ balancer:
   drain_timeout: 11s
   slow_start: 6s
   outlier: {consecutive: 4, base_ejection: 13s, max_percent: 40}
+  send_proxy: v2
+  hash_balance: 150
 clients:
   rate: 12.5
   arrival: poisson
   max_active: 40
+  source_addresses: 9
   connect_timeout: 2s
   mix: {real: 40, fire_and_forget: 10, stream: 20, idle: 5, slow: 25}
   params:
@@ -96,7 +99,10 @@ TEST_CASE("a planned backend read back from its environment is the same backend"
       CHECK(got.hang == b.cfg.hang);
       CHECK(got.seed == b.cfg.seed);
       CHECK(got.stats_interval == b.cfg.stats_interval);
+      CHECK(got.accept_proxy == b.cfg.accept_proxy);
     }
+    CHECK_FALSE(plan.backends[0].cfg.accept_proxy);
+    CHECK(plan.backends[1].cfg.accept_proxy);
     // Scaled, not merely copied.
     CHECK(plan.backends[0].cfg.hang ==
           protocols::time_scale{scale}.real(std::chrono::milliseconds{333}));
@@ -128,6 +134,10 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     CHECK(got.session.timeouts.server == want.session.timeouts.server);
     CHECK(got.session.timeouts.tunnel == want.session.timeouts.tunnel);
     CHECK(got.session.timeouts.client_fin == want.session.timeouts.client_fin);
+    CHECK(got.session.send_proxy == want.session.send_proxy);
+    CHECK(got.session.send_proxy == protocols::proxy_version::v2);
+    CHECK(got.hash_balance == want.hash_balance);
+    CHECK(got.hash_balance == 150);
     CHECK(got.max_conns == want.max_conns);
     CHECK(got.stats_interval == want.stats_interval);
     CHECK(got.session.backoff.base == want.session.backoff.base);
@@ -170,6 +180,8 @@ TEST_CASE("the planned clients read back from their environment are the same cli
     CHECK(got.mix == want.mix);
     CHECK(got.seed == want.seed);
     CHECK(got.max_active == want.max_active);
+    CHECK(got.source_addresses == want.source_addresses);
+    CHECK(got.source_addresses == 9);
     CHECK(got.duration == want.duration);
     CHECK(got.connect_timeout == want.connect_timeout);
     CHECK(got.stats_interval == want.stats_interval);

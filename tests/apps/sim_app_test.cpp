@@ -132,6 +132,19 @@ TEST_CASE("sim run slow-start passes time-scaled: a returning backend ramps up",
   run_shipped("slow-start");
 }
 
+TEST_CASE("sim run weighted passes time-scaled with its report", "[sim-app]") {
+  run_shipped("weighted");
+}
+
+TEST_CASE("sim run sticky-sessions passes time-scaled: no client address at two backends",
+          "[sim-app]") {
+  auto report = run_shipped("sticky-sessions");
+  auto sticky = report["verdicts"][0];
+  INFO(sticky.dump());
+  CHECK_THAT(sticky["observed"].get<std::string>(),
+             Catch::StartsWith("11 client addresses, 0 at more than one backend"));
+}
+
 TEST_CASE("sim run plays every kind of timeline event", "[sim-app]") {
   // add/remove a backend, set delay, hang, chaos, max_conns, algorithm, rate and mix.
   auto file = std::string{L4SIM_SOURCE_DIR} + "/tests/scenarios/topology-change.yaml";

@@ -45,10 +45,7 @@ void run_as_services(const std::string& name) {
 }
 
 /// The shipped scenarios, each played by a test in-process (sim_app_test.cpp) and here.
-const std::vector<std::string> shipped{"algorithm-switch", "connection-limit", "drain",
-                                       "kill-backend",     "least-conn-delay", "max-conns-queue",
-                                       "outlier-ejection", "retry-backoff",    "round-robin",
-                                       "slow-start",       "slowloris",        "slowloris-lb"};
+const std::vector<std::string> shipped{"algorithm-switch", "connection-limit", "drain", "kill-backend", "least-conn-delay", "max-conns-queue", "outlier-ejection", "retry-backoff", "round-robin", "slow-start", "slowloris", "slowloris-lb", "sticky-sessions", "weighted"};
 
 }  // namespace
 
@@ -118,6 +115,17 @@ TEST_CASE("sim run outlier-ejection --services passes", "[sim-services]") {
 
 TEST_CASE("sim run slow-start --services passes", "[sim-services]") {
   run_as_services("slow-start");
+}
+
+TEST_CASE("sim run weighted --services passes", "[sim-services]") {
+  // lb reads the weights from LB_BACKENDS (`name=host:port weight=3`).
+  run_as_services("weighted");
+}
+
+TEST_CASE("sim run sticky-sessions --services passes", "[sim-services]") {
+  // Across processes: the client process binds 127.0.1.x, lb hashes and writes PROXY v2,
+  // and each server process reports the client addresses the headers named.
+  run_as_services("sticky-sessions");
 }
 
 TEST_CASE("every shipped scenario is played in every mode by a test", "[sim-services]") {

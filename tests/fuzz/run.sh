@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${L4SIM_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${1:-10}
-targets=(line_framer_fuzz scenario_loader_fuzz units_fuzz)
+targets=(line_framer_fuzz scenario_loader_fuzz units_fuzz proxy_protocol_fuzz)
 
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \

@@ -5,6 +5,7 @@
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
+#include "protocols/proxy_protocol.hpp"
 #include "tests/support/actor_system.hpp"
 #include "tests/support/socket_client.hpp"
 
@@ -268,4 +269,51 @@ TEST_CASE("backend spawn fails cleanly when the port is taken", "[backend]") {
   auto second = actors::spawn_backend(*fx.sys, cfg);
   REQUIRE_FALSE(second);
   CHECK_THAT(actors::describe(second.error()), Catch::Contains("Address already in use"));
+}
+
+TEST_CASE("backend with accept_proxy reads the PROXY header, then the line protocol",
+          "[backend][proxy]") {
+  auto cfg = named("server-1");
+  cfg.accept_proxy = true;
+  backend_fixture fx{cfg};
+  auto v1 = fx.connect();
+  REQUIRE(v1.connected());
+  // Header and first request in one segment: the rest after the header is a request.
+  v1.send("PROXY TCP4 192.0.2.7 127.0.0.1 51234 9000\r\nPING 1\n");
+  CHECK(v1.line() == "PONG 1");
+  auto v2 = fx.connect();
+  REQUIRE(v2.connected());
+  auto header = protocols::encode_proxy_v2({true, false, "10.0.0.9", 4000, "127.0.0.1", 9000});
+  // The header a byte at a time.
+  for (char ch : header) {
+    REQUIRE(v2.send(std::string(1, ch)));
+  }
+  v2.send("REQ 1\n");
+  CHECK(v2.line() == "ACK");
+  auto st = fx.stats();
+  CHECK(st.client_addresses == std::vector<std::string>{"10.0.0.9", "192.0.2.7"});
+  CHECK(st.proxy_errors == 0);
+  CHECK(st.requests == 1);
+  CHECK(st.pings == 1);
+}
+
+TEST_CASE("backend with accept_proxy closes a connection without a valid header and counts it",
+          "[backend][proxy]") {
+  auto cfg = named("server-1");
+  cfg.accept_proxy = true;
+  backend_fixture fx{cfg};
+  auto c = fx.connect();
+  REQUIRE(c.connected());
+  c.send("PING 1\n");
+  CHECK(c.wait_closed());
+  auto again = fx.connect();
+  REQUIRE(again.connected());
+  again.send("PROXY TCP4 192.0.2.7 127.0.0.1 99999 1\r\n");
+  CHECK(again.wait_closed());
+  CHECK(wait_until([&] { return fx.stats().proxy_errors == 2; }));
+  // The backend still serves.
+  auto good = fx.connect();
+  good.send("PROXY UNKNOWN\r\nPING 2\n");
+  CHECK(good.line() == "PONG 2");
+  CHECK(fx.stats().client_addresses.empty());
 }

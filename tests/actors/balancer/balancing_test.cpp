@@ -44,18 +44,18 @@ TEST_CASE("round robin skips backends that are not eligible", "[balancing]") {
 
 TEST_CASE("least connections picks the least loaded backend", "[balancing]") {
   least_connections lc;
-  std::vector<candidate> backends{{true, 5, 1}, {true, 1, 1}, {true, 3, 1}};
+  std::vector<candidate> backends{{true, 5, 1, ""}, {true, 1, 1, ""}, {true, 3, 1, ""}};
   CHECK(lc.pick(backends) == std::optional<size_t>{1});
   backends[1].eligible = false;
   CHECK(lc.pick(backends) == std::optional<size_t>{2});
   // Weights scale the load: 6/3 = 2 beats 3/1.
-  std::vector<candidate> weighted{{true, 3, 1}, {true, 6, 3}};
+  std::vector<candidate> weighted{{true, 3, 1, ""}, {true, 6, 3, ""}};
   CHECK(lc.pick(weighted) == std::optional<size_t>{1});
 }
 
 TEST_CASE("least connections spreads ties evenly", "[balancing]") {
   least_connections lc;
-  std::vector<candidate> backends{{true, 4, 1}, {true, 0, 1}, {true, 0, 1}};
+  std::vector<candidate> backends{{true, 4, 1, ""}, {true, 0, 1, ""}, {true, 0, 1, ""}};
   std::array<int, 3> counts{};
   for (int i = 0; i < 20; ++i) {
     ++counts[*lc.pick(backends)];

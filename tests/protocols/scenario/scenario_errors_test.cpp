@@ -26,7 +26,7 @@ TEST_CASE("unknown keys are named with their position and the keys allowed", "[s
              Contains("t.yaml:4:1: unknown key \"dealy\" in scenario (known: name, "));
   CHECK_THAT(errors_of("name: t\nduration: 30s\nbackends: [{id: a, dealy: 3s}]\n"),
              Contains("t.yaml:3:20: unknown key \"dealy\" in backend (known: id, delay, "
-                      "max_conns, idle_timeout, chaos, hang, weight, maxconn)"));
+                      "max_conns, idle_timeout, chaos, hang, weight, maxconn, accept_proxy)"));
   CHECK_THAT(errors_of(base + "balancer: {algo: rr}\n"),
              Contains("t.yaml:4:12: unknown key \"algo\" in balancer (known: algorithm, "));
   CHECK_THAT(errors_of(base + "balancer:\n  health: {intervall: 3s}\n"),
@@ -72,7 +72,7 @@ TEST_CASE("bad durations, rates and numbers name the key and the value", "[scena
   CHECK_THAT(errors_of(base + "seed: 1.5\n"), Contains("t.yaml:4:7: seed in scenario"));
   CHECK_THAT(errors_of(base + "balancer: {algorithm: fastest}\n"),
              Contains("t.yaml:4:23: algorithm in balancer: \"fastest\" is not one of rr, lc, "
-                      "rand"));
+                      "rand, p2c, hash, maglev"));
   CHECK_THAT(errors_of(base + "balancer: {client_timeout: soon}\n"),
              Contains("t.yaml:4:28: client_timeout in balancer: \"soon\" is not a duration"));
   CHECK_THAT(errors_of(base + "balancer: {tunnel_timeout: 60}\n"),
