@@ -85,9 +85,9 @@ void balancer_handle::stop() const {
 }
 
 caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
-  picker_config pcfg{cfg.backends,      cfg.algorithm,     cfg.seed,
-                     cfg.log,           cfg.hash_balance,  cfg.queue_timeout,
-                     cfg.drain_timeout, cfg.slow_start,    cfg.outlier};
+  picker_config pcfg{cfg.backends,      cfg.algorithm,    cfg.seed,
+                     cfg.log,           cfg.hash_balance, cfg.queue_timeout,
+                     cfg.drain_timeout, cfg.slow_start,   cfg.outlier};
   auto picker = spawn_picker(sys, pcfg);
   if (!picker) {
     return picker.error();

@@ -305,7 +305,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
       [self](pick_atom,
              const std::vector<std::string>& exclude) -> caf::result<protocols::backend_pick> {
         auto rp = self->make_response_promise<protocols::backend_pick>();
-        dispatch(self, waiter{0, exclude, rp}, caf::actor_cast<caf::actor>(self->current_sender()));
+        dispatch(self, waiter{0, exclude, rp, {}},
+                 caf::actor_cast<caf::actor>(self->current_sender()));
         return rp;
       },
       [self](pick_atom, const std::vector<std::string>& exclude,
@@ -560,10 +561,10 @@ std::string format_stats_table(const std::string& title, const protocols::balanc
     // Why a backend takes nothing new comes first: DOWN, then ejected, then draining.
     auto state = !row.healthy ? "DOWN" : row.ejected ? "EJECT" : row.draining ? "DRAIN" : "UP";
     out += fmt::format(
-        "  {:<{}}  {:<{}}  {:<5} {:>6} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n",
-        row.id, id_width, row.address, address_width, state, row.weight, row.active, row.total,
-        protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out),
-        row.failures, row.queued, row.queue_timeouts, row.retries);
+        "  {:<{}}  {:<{}}  {:<5} {:>6} {:>7} {:>8} {:>10} {:>10} {:>8} {:>6} {:>7} {:>7}\n", row.id,
+        id_width, row.address, address_width, state, row.weight, row.active, row.total,
+        protocols::format_bytes(row.bytes_in), protocols::format_bytes(row.bytes_out), row.failures,
+        row.queued, row.queue_timeouts, row.retries);
   }
   out.pop_back();
   return out;

@@ -213,7 +213,7 @@ struct run_record {
     std::map<std::string, bool> draining;            ///< draining now
     /// Client IP addresses each backend saw in PROXY headers so far (accept_proxy only).
     std::map<std::string, std::vector<std::string>> client_addresses;
-    uint64_t clients_started = 0;                    ///< all types, so far
+    uint64_t clients_started = 0;  ///< all types, so far
     uint64_t clients_active = 0;
     uint64_t clients_completed = 0;
     uint64_t clients_failed = 0;

@@ -33,9 +33,9 @@ const std::vector<kind_spec>& kinds() {
 }
 
 const std::vector<std::string> all_keys{
-    "backend",  "health",   "within",           "after",   "new_connections", "between",
-    "spread",   "share",    "clients",          "failures", "reason",         "latency",
-    "refused_at_least",     "counter",          "at_least", "at_most",        "sticky_clients"};
+    "backend",          "health",  "within",   "after",    "new_connections", "between",
+    "spread",           "share",   "clients",  "failures", "reason",          "latency",
+    "refused_at_least", "counter", "at_least", "at_most",  "sticky_clients"};
 
 /// Percentile keys of `latency`, and the percentile each stands for.
 const std::vector<std::pair<std::string, double>> percentiles{

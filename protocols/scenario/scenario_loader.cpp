@@ -100,13 +100,13 @@ void read_params(error_sink& sink, const YAML::Node& node, scenario_clients& cli
 }
 
 void read_balancer(error_sink& sink, const YAML::Node& node, scenario_balancer& out) {
-  map_reader map{sink,
-                 node,
-                 "balancer",
-                 {"algorithm", "health", "connect_timeout", "retries", "client_timeout",
-                  "server_timeout", "tunnel_timeout", "client_fin_timeout", "max_conns",
-                  "send_proxy", "hash_balance", "retry_backoff", "queue_timeout",
-                  "drain_timeout", "slow_start", "outlier"}};
+  map_reader map{
+      sink,
+      node,
+      "balancer",
+      {"algorithm", "health", "connect_timeout", "retries", "client_timeout", "server_timeout",
+       "tunnel_timeout", "client_fin_timeout", "max_conns", "send_proxy", "hash_balance",
+       "retry_backoff", "queue_timeout", "drain_timeout", "slow_start", "outlier"}};
   map.choice_into("algorithm", out.algorithm, algorithm_names());
   map.duration_into("connect_timeout", out.connect_timeout, true);
   map.count_into("retries", out.retries, 0, 100);

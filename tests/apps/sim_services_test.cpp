@@ -45,7 +45,10 @@ void run_as_services(const std::string& name) {
 }
 
 /// The shipped scenarios, each played by a test in-process (sim_app_test.cpp) and here.
-const std::vector<std::string> shipped{"algorithm-switch", "connection-limit", "drain", "kill-backend", "least-conn-delay", "max-conns-queue", "outlier-ejection", "retry-backoff", "round-robin", "slow-start", "slowloris", "slowloris-lb", "sticky-sessions", "weighted"};
+const std::vector<std::string> shipped{
+    "algorithm-switch", "connection-limit", "drain",           "kill-backend", "least-conn-delay",
+    "max-conns-queue",  "outlier-ejection", "retry-backoff",   "round-robin",  "slow-start",
+    "slowloris",        "slowloris-lb",     "sticky-sessions", "weighted"};
 
 }  // namespace
 

@@ -74,7 +74,11 @@ TEST_CASE("every shipped scenario loads, has a description and expectations", "[
     CHECK(loaded.value->length >= 20s);
     CHECK(loaded.value->length <= 40s);
   }
-  CHECK(names == std::vector<std::string>{"algorithm-switch", "connection-limit", "drain", "kill-backend", "least-conn-delay", "max-conns-queue", "outlier-ejection", "retry-backoff", "round-robin", "slow-start", "slowloris", "slowloris-lb", "sticky-sessions", "weighted"});
+  CHECK(names == std::vector<std::string>{"algorithm-switch", "connection-limit", "drain",
+                                          "kill-backend", "least-conn-delay", "max-conns-queue",
+                                          "outlier-ejection", "retry-backoff", "round-robin",
+                                          "slow-start", "slowloris", "slowloris-lb",
+                                          "sticky-sessions", "weighted"});
 }
 
 TEST_CASE("the design example loads with every value", "[scenario]") {
