@@ -15,14 +15,14 @@ struct backend_spec {
   std::string address;  ///< numeric address to connect to; empty until `host` resolves
   uint16_t port = 0;
   uint32_t weight = 1;
-  std::string host;  ///< the name to (re-)resolve; empty = `address` is fixed
+  std::string host;        ///< the name to (re-)resolve; empty = `address` is fixed
   uint32_t max_conns = 0;  ///< `maxconn=N`: proxied connections at most; 0 = no cap
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_spec& x) {
-  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight,
-           x.host, x.max_conns);
+  return f(caf::meta::type_name("backend_spec"), x.id, x.label, x.address, x.port, x.weight, x.host,
+           x.max_conns);
 }
 
 /// The backend a picker chose for one connection.
