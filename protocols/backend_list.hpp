@@ -23,7 +23,8 @@ struct backend_entry {
 };
 
 inline bool operator==(const backend_entry& a, const backend_entry& b) {
-  return a.name == b.name && a.where == b.where && a.weight == b.weight && a.max_conns == b.max_conns;
+  return a.name == b.name && a.where == b.where && a.weight == b.weight &&
+         a.max_conns == b.max_conns;
 }
 
 /// The largest weight an entry may have (HAProxy allows 256; we allow more headroom).

@@ -35,7 +35,7 @@ struct plan_options {
 /// One backend of the plan.
 struct planned_backend {
   std::string id;
-  backend_config cfg;  ///< port 0 until a stage binds it
+  backend_config cfg;         ///< port 0 until a stage binds it
   uint32_t weight = 1;        ///< the balancer's weight for it
   uint32_t lb_max_conns = 0;  ///< the balancer's cap for it; 0 = none
 };

@@ -9,18 +9,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-// GCC 12 sees a dangling pointer in yaml-cpp's node iterators; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#include <yaml-cpp/yaml.h>
-#pragma GCC diagnostic pop
-#else
-#include <yaml-cpp/yaml.h>
-#endif
-
 #include "apps/sim/sweep.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
+#include "protocols/scenario/scenario_yaml.hpp"  // yaml-cpp, with GCC 12's false positive silenced
 #include "protocols/text_escape.hpp"
 
 namespace l4sim::apps {
