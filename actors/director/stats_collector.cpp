@@ -61,6 +61,7 @@ void sample(collector_self self, std::function<void(stats_frame)> done) {
               s.ejections[row.id] = row.ejections;
               s.ejected[row.id] = row.ejected;
               s.draining[row.id] = row.draining;
+              s.weight[row.id] = row.weight;
             }
             p->settle();
           },

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -24,6 +25,10 @@ namespace l4sim::apps {
 namespace {
 
 using protocols::run_record;
+
+/// timeseries.csv's columns per backend, in order; the chart plots `_active` by its position.
+constexpr const char* backend_columns[] = {"_up",      "_active",   "_new",     "_bytes", "_queued",
+                                           "_ejected", "_draining", "_retries", "_weight"};
 
 double seconds(protocols::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -164,6 +169,7 @@ nlohmann::json report_json(const run_summary& run) {
                       {"ejected_at_end", last.ejected.count(id) ? last.ejected.at(id) : false},
                       {"draining_at_end", last.draining.count(id) ? last.draining.at(id) : false},
                       {"bytes", value_of(last.bytes, id)},
+                      {"weight_at_end", value_of(last.weight, id)},
                       {"healthy_at_end", last.healthy.count(id) ? last.healthy.at(id) : true}};
     }
   }
@@ -200,8 +206,7 @@ std::string timeseries_csv(const run_summary& run) {
   auto ids = backend_ids(record);
   std::string out = "t";
   for (auto& id : ids) {
-    for (const char* column :
-         {"_up", "_active", "_new", "_bytes", "_queued", "_ejected", "_draining", "_retries"}) {
+    for (const char* column : backend_columns) {
       out += ',' + protocols::csv_field(id + column);
     }
   }
@@ -220,10 +225,10 @@ std::string timeseries_csv(const run_summary& run) {
       auto flag = [&](const std::map<std::string, bool>& m) {
         return m.count(id) && m.at(id) ? 1 : 0;
       };
-      out += fmt::format(",{},{},{},{},{},{},{},{}", healthy ? 1 : 0, value_of(s->active, id),
+      out += fmt::format(",{},{},{},{},{},{},{},{},{}", healthy ? 1 : 0, value_of(s->active, id),
                          total - std::min(total, previous_total[id]), value_of(s->bytes, id),
                          value_of(s->queued, id), flag(s->ejected), flag(s->draining),
-                         value_of(s->retries, id));
+                         value_of(s->retries, id), value_of(s->weight, id));
       previous_total[id] = total;
     }
     out += fmt::format(",{},{},{},{}\n", s->clients_started, s->clients_active,
@@ -275,7 +280,7 @@ std::string write_report(const std::string& dir, const run_summary& run) {
   gp += "plot ";
   for (size_t i = 0; i < ids.size(); ++i) {
     gp += fmt::format("{}'timeseries.csv' using 1:{} with steps lw 2 title {}", i == 0 ? "" : ", ",
-                      3 + i * 4, protocols::gnuplot_quoted(ids[i]));
+                      3 + i * std::size(backend_columns), protocols::gnuplot_quoted(ids[i]));
   }
   gp += "\n";
   if (!write("chart.gp", gp)) {

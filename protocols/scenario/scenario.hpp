@@ -211,6 +211,7 @@ struct run_record {
     std::map<std::string, uint64_t> ejections;       ///< outlier ejections, so far
     std::map<std::string, bool> ejected;             ///< ejected now
     std::map<std::string, bool> draining;            ///< draining now
+    std::map<std::string, uint64_t> weight;          ///< its weight now (as set at run time)
     /// Client IP addresses each backend saw in PROXY headers so far (accept_proxy only).
     std::map<std::string, std::vector<std::string>> client_addresses;
     uint64_t clients_started = 0;  ///< all types, so far

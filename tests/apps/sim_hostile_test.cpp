@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -66,12 +67,23 @@ TEST_CASE("sim run writes its report into a folder named with a quote, a space a
   auto json = nlohmann::json::parse(read_file(report / "report.json"));
   CHECK(json["scenario"] == "tiny");
   auto csv = read_file(report / "timeseries.csv");
-  CHECK(csv.rfind(
-            "t,s1_up,s1_active,s1_new,s1_bytes,s1_queued,s1_ejected,s1_draining,s1_retries,s2_up,",
-            0) == 0);
+  CHECK(
+      csv.rfind(
+          "t,s1_up,s1_active,s1_new,s1_bytes,s1_queued,s1_ejected,s1_draining,s1_retries,s1_weight,"
+          "s2_up,",
+          0) == 0);
   auto gp = read_file(report / "chart.gp");
   CHECK_THAT(gp, Catch::Contains("set title 'tiny: active connections per backend'"));
   CHECK_THAT(gp, Catch::Contains("title 's1'"));
+  // The chart plots each backend's `_active` column: find s2's in the header (1-based for
+  // gnuplot) and expect the plot to use it.
+  auto header = csv.substr(0, csv.find('\n'));
+  size_t column = 1;
+  for (size_t at = 0; at < header.find("s2_active"); ++at) {
+    column += header[at] == ',' ? 1 : 0;
+  }
+  CHECK_THAT(gp, Catch::Contains(fmt::format("using 1:{} with steps lw 2 title 's2'", column)));
+  CHECK(json["summary"]["backends"]["s1"]["weight_at_end"] == 1);
   if (fs::exists("/usr/bin/gnuplot") || fs::exists("/usr/local/bin/gnuplot")) {
     CHECK(fs::file_size(report / "chart.png") > 1000);
   } else {
