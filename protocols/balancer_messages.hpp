@@ -82,13 +82,15 @@ typename Inspector::result_type inspect(Inspector& f, balancer_stats& x) {
 /// A proxied connection ended; what it moved.
 struct session_finished {
   std::string backend_id;
-  uint64_t bytes_in = 0;   ///< client → backend
-  uint64_t bytes_out = 0;  ///< backend → client
+  uint64_t bytes_in = 0;       ///< client → backend
+  uint64_t bytes_out = 0;      ///< backend → client
+  bool backend_reset = false;  ///< the backend reset the connection (passive health)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_finished& x) {
-  return f(caf::meta::type_name("session_finished"), x.backend_id, x.bytes_in, x.bytes_out);
+  return f(caf::meta::type_name("session_finished"), x.backend_id, x.bytes_in, x.bytes_out,
+           x.backend_reset);
 }
 
 /// The health monitor changed its verdict on a backend.

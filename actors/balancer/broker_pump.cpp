@@ -277,6 +277,7 @@ void broker_pump::forward_eof_if_drained(side& src) {
   }
   if (src.reset) {
     reset_socket(dst.writer_fd);
+    dst.reset_sent = true;
   } else {
     ::shutdown(dst.writer_fd, SHUT_WR);
     dst.fin_sent = true;

@@ -74,6 +74,10 @@ class broker_pump {
   /// Returns bytes read from the backend.
   uint64_t bytes_down() const { return bytes_down_; }
 
+  /// Returns whether the backend reset its connection (a reset we passed through from the
+  /// client does not count): passive health counts it as a failure of the backend.
+  bool backend_reset() const { return backend_.reset && !backend_.reset_sent; }
+
   /// Returns the bytes queued in the balancer for both directions now.
   uint64_t buffered() const;
 
@@ -90,12 +94,13 @@ class broker_pump {
     caf::io::connection_handle writer;
     int writer_fd = -1;
     bool attached = false;
-    bool reading = false;   // its reader is open (no EOF/reset yet)
-    bool paused = false;    // its reader is halted for back-pressure
-    bool shut = false;      // we shut its write side or it is gone: nothing more goes to it
-    bool reset = false;     // its peer reset the connection
-    bool fin_sent = false;  // we forwarded a FIN to it
-    uint64_t pending = 0;   // bytes queued toward it
+    bool reading = false;     // its reader is open (no EOF/reset yet)
+    bool paused = false;      // its reader is halted for back-pressure
+    bool shut = false;        // we shut its write side or it is gone: nothing more goes to it
+    bool reset = false;       // its peer reset the connection
+    bool fin_sent = false;    // we forwarded a FIN to it
+    bool reset_sent = false;  // we passed the other side's reset on to it
+    uint64_t pending = 0;     // bytes queued toward it
     size_t read_size = 4096;
     session_activity::time_point last_active{};  // last byte read from or written to it
   };

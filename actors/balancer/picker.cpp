@@ -246,7 +246,9 @@ void slot_freed(picker_self self, const std::string& id) {
   serve_queue(self, id);
 }
 
-void connect_failed(picker_self self, const std::string& id) {
+/// Counts a failure of `id` for outlier detection (a failed connect, or a connection the
+/// backend reset) and ejects it when that makes enough in a row.
+void outlier_failure(picker_self self, const std::string& id) {
   auto& st = self->state;
   auto* row = st.find(id);
   if (row == nullptr) {
@@ -321,14 +323,13 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
           --row->pending;
           ++row->active;
           ++row->total;
-          self->state.outliers.succeeded(id);
         }
       },
       [self](failed_atom, const std::string& id) {
         if (auto* row = self->state.find(id)) {
           --row->pending;
           ++row->failures;
-          connect_failed(self, id);
+          outlier_failure(self, id);
           slot_freed(self, id);
         }
       },
@@ -352,6 +353,14 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
           --row->active;
           row->bytes_in += msg.bytes_in;
           row->bytes_out += msg.bytes_out;
+          // A connection counts as a success when it ends without a reset from the backend
+          // (not when it opens: a backend that accepts and resets every connection must
+          // reach the consecutive count, as Envoy's consecutive gateway failures do).
+          if (msg.backend_reset) {
+            outlier_failure(self, msg.backend_id);
+          } else {
+            self->state.outliers.succeeded(msg.backend_id);
+          }
           slot_freed(self, msg.backend_id);
         }
       },

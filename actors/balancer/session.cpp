@@ -235,8 +235,8 @@ class session : public caf::io::broker {
     if (backend_id_.empty() && !gave_up_) {
       return;
     }
-    send(deps_.picker,
-         protocols::session_finished{backend_id_, pump_->bytes_up(), pump_->bytes_down()});
+    send(deps_.picker, protocols::session_finished{backend_id_, pump_->bytes_up(),
+                                                   pump_->bytes_down(), pump_->backend_reset()});
   }
 
   caf::io::connection_handle client_;

@@ -2,8 +2,12 @@
 // the per-backend FIFO queue under maxconn, retries with backoff, outlier ejection.
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -27,6 +31,51 @@ uint16_t refusing_port() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+/// A loopback listener that accepts every connection and resets it at once (SO_LINGER
+/// {1,0} close), until destroyed; the accept loop polls so that it ends within 50 ms.
+class resetting_backend {
+ public:
+  resetting_backend() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::listen(fd_, 64);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    loop_ = std::thread{[this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) {
+          continue;
+        }
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) {
+          continue;
+        }
+        linger abortive{1, 0};
+        ::setsockopt(c, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+        ::close(c);
+        ++resets;
+      }
+    }};
+  }
+  ~resetting_backend() {
+    stop_ = true;
+    loop_.join();
+    ::close(fd_);
+  }
+  uint16_t port = 0;
+  std::atomic<int> resets{0};
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread loop_;
+};
 
 /// Sends a control request and returns its answer text, or the error as "error: ...".
 template <class... Ts>
@@ -202,4 +251,38 @@ TEST_CASE("consecutive connect failures eject a backend and nothing is sent to i
   CHECK(dead.ejections == 1);
   CHECK(dead.failures == 2);
   CHECK(fx.row(1).total == 8);
+}
+
+TEST_CASE("a backend that resets every connection it accepts is ejected as an outlier",
+          "[outlier]") {
+  resetting_backend resetter;
+  lb_fixture fx{1};
+  fx.lb.stop();
+  fx.start_balancer({resetter.port, fx.backends[0].port}, [](actors::balancer_config& cfg) {
+    cfg.outlier = {2, std::chrono::hours{1}, 50};
+    cfg.health.interval = caf::timespan{0};  // a probe alone would not see the resets
+  });
+  // Round robin sends every other client to the resetter; each of those sees its
+  // connection reset. Bounded: at most 40 clients, or 30 s.
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int i = 0; i < 40 && !fx.row(0).ejected && std::chrono::steady_clock::now() < deadline;
+       ++i) {
+    socket_client c{fx.lb.port};
+    REQUIRE(c.connected());
+    c.send("REQ 1\n");
+    std::string line;
+    if (c.read_line(line) == read_end::line) {
+      CHECK(line == "ACK");  // served by the real backend
+    }
+  }
+  auto dead = fx.row(0);
+  CHECK(dead.ejected);
+  CHECK(dead.ejections == 1);
+  CHECK(dead.failures == 0);  // every connect succeeded: the resets ejected it
+  CHECK(resetter.resets >= 2);
+  auto before = resetter.resets.load();
+  for (int i = 0; i < 4; ++i) {
+    served(fx);
+  }
+  CHECK(resetter.resets == before);
 }
