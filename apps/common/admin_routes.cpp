@@ -107,7 +107,18 @@ json to_json(const protocols::balancer_stats& st) {
                         {"total", b.total},
                         {"failures", b.failures},
                         {"bytes_in", b.bytes_in},
-                        {"bytes_out", b.bytes_out}});
+                        {"bytes_out", b.bytes_out},
+                        {"queued", b.queued},
+                        {"queue_timeouts", b.queue_timeouts},
+                        {"retries", b.retries},
+                        {"ejections", b.ejections},
+                        {"ejected", b.ejected},
+                        {"draining", b.draining},
+                        {"health_checks",
+                         {{"ok", b.checks_ok},
+                          {"failed", b.checks_failed},
+                          {"timeout", b.checks_timed_out},
+                          {"skipped", b.checks_skipped}}}});
   }
   return {{"algorithm", st.algorithm},
           {"accepted", st.accepted},
