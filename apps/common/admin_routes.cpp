@@ -6,6 +6,7 @@
 
 #include "actors/clients/arrivals.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin_pprof.hpp"
 #include "apps/common/metrics.hpp"
 #include "protocols/backend_list.hpp"
 #include "protocols/errors.hpp"
@@ -171,6 +172,7 @@ void add_common_routes(admin_server& admin, caf::actor_system& sys, const Handle
     auto st = ask<Stats>(sys, dest, caf::get_atom_v, stats_atom_v);
     return st ? json_reply(to_json(*st).dump(2) + "\n") : failure(st.error());
   });
+  add_pprof_routes(admin);
 }
 
 }  // namespace
@@ -301,6 +303,7 @@ void add_stage_routes(admin_server& admin, caf::actor_system& sys, const actors:
         }
         return admin_reply{200, serialize_metrics(registry), metrics_content_type};
       });
+  add_pprof_routes(admin);
 }
 
 }  // namespace l4sim::apps
