@@ -43,26 +43,31 @@ struct backend_row {
   std::string address;  ///< as configured, host:port
   bool healthy = true;
   uint32_t weight = 1;
-  uint64_t active = 0;          ///< proxied connections open now
-  uint64_t pending = 0;         ///< picked, connect not finished yet
-  uint64_t total = 0;           ///< proxied connections established
-  uint64_t failures = 0;        ///< connects that failed or timed out
-  uint64_t bytes_in = 0;        ///< client → backend
-  uint64_t bytes_out = 0;       ///< backend → client
-  uint32_t max_conns = 0;       ///< proxied connections at most (`maxconn`); 0 = no cap
-  bool draining = false;        ///< takes no new connections (`drain`, `rm`); open ones finish
-  bool ejected = false;         ///< out of rotation after consecutive failures (outlier ejection)
-  uint64_t queued = 0;          ///< clients waiting for a slot under `max_conns` now
-  uint64_t queue_timeouts = 0;  ///< clients closed after waiting `queue_timeout` in its queue
-  uint64_t retries = 0;         ///< failed connects to it that were retried (elsewhere)
-  uint64_t ejections = 0;       ///< times it was ejected
+  uint64_t active = 0;            ///< proxied connections open now
+  uint64_t pending = 0;           ///< picked, connect not finished yet
+  uint64_t total = 0;             ///< proxied connections established
+  uint64_t failures = 0;          ///< connects that failed or timed out
+  uint64_t bytes_in = 0;          ///< client → backend
+  uint64_t bytes_out = 0;         ///< backend → client
+  uint32_t max_conns = 0;         ///< proxied connections at most (`maxconn`); 0 = no cap
+  bool draining = false;          ///< takes no new connections (`drain`, `rm`); open ones finish
+  bool ejected = false;           ///< out of rotation after consecutive failures (outlier ejection)
+  uint64_t queued = 0;            ///< clients waiting for a slot under `max_conns` now
+  uint64_t queue_timeouts = 0;    ///< clients closed after waiting `queue_timeout` in its queue
+  uint64_t retries = 0;           ///< failed connects to it that were retried (elsewhere)
+  uint64_t ejections = 0;         ///< times it was ejected
+  uint64_t checks_ok = 0;         ///< health probes that connected (HAProxy's L4OK)
+  uint64_t checks_failed = 0;     ///< probes refused or unreachable, or no address yet (L4CON)
+  uint64_t checks_timed_out = 0;  ///< probes that did not connect within the timeout (L4TOUT)
+  uint64_t checks_skipped = 0;    ///< probes not counted: this process was short of fds or ports
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_row& x) {
   return f(caf::meta::type_name("backend_row"), x.id, x.address, x.healthy, x.weight, x.active,
            x.pending, x.total, x.failures, x.bytes_in, x.bytes_out, x.max_conns, x.draining,
-           x.ejected, x.queued, x.queue_timeouts, x.retries, x.ejections);
+           x.ejected, x.queued, x.queue_timeouts, x.retries, x.ejections, x.checks_ok,
+           x.checks_failed, x.checks_timed_out, x.checks_skipped);
 }
 
 /// A snapshot of the balancer: its algorithm and one row per backend.

@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/balancer/access_log.hpp"
 #include "actors/io/system.hpp"
 
 namespace l4sim::actors {
@@ -26,12 +27,40 @@ caf::behavior stats_reporter(caf::event_based_actor* self, picker_actor picker, 
   };
 }
 
+/// Copies the health monitor's probe counts into the picker's rows of the same backends.
+void merge_checks(protocols::balancer_stats& st, const protocols::balancer_stats& checks) {
+  for (auto& row : st.backends) {
+    for (auto& c : checks.backends) {
+      if (c.id == row.id) {
+        row.checks_ok = c.checks_ok;
+        row.checks_failed = c.checks_failed;
+        row.checks_timed_out = c.checks_timed_out;
+        row.checks_skipped = c.checks_skipped;
+      }
+    }
+  }
+}
+
 balancer_control_actor::behavior_type control_impl(balancer_control_actor::pointer self,
                                                    picker_actor picker, health_actor health) {
   auto ask = [self, picker](auto... xs) { return self->delegate(picker, xs...); };
   return {
-      [=](caf::get_atom, stats_atom) {
-        return self->delegate(picker, caf::get_atom_v, stats_atom_v);
+      [=](caf::get_atom, stats_atom) -> caf::result<protocols::balancer_stats> {
+        // The picker keeps the table; the health monitor adds its probe counts to it.
+        auto rp = self->make_response_promise<protocols::balancer_stats>();
+        self->request(picker, std::chrono::seconds{5}, caf::get_atom_v, stats_atom_v)
+            .then(
+                [=](protocols::balancer_stats& st) mutable {
+                  self->request(health, std::chrono::seconds{5}, caf::get_atom_v, stats_atom_v)
+                      .then(
+                          [=](const protocols::balancer_stats& checks) mutable {
+                            merge_checks(st, checks);
+                            rp.deliver(st);
+                          },
+                          [=](const caf::error&) mutable { rp.deliver(st); });
+                },
+                [=](const caf::error& err) mutable { rp.deliver(err); });
+        return rp;
       },
       [=](caf::put_atom, algo_atom, const std::string& name) {
         return self->delegate(picker, caf::put_atom_v, algo_atom_v, name);
@@ -82,6 +111,9 @@ void balancer_handle::stop() const {
   if (reporter) {
     caf::anon_send_exit(reporter, reason);
   }
+  if (access_log) {
+    caf::anon_send_exit(access_log, reason);
+  }
 }
 
 caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
@@ -102,13 +134,25 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   lcfg.max_conns = cfg.max_conns;
   lcfg.id = cfg.id;
   lcfg.log = cfg.log;
-  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer};
+  if (!cfg.access_log.empty()) {
+    auto log = spawn_access_log(sys, cfg.access_log, cfg.id);
+    if (!log) {
+      caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(result.dialer, caf::exit_reason::user_shutdown);
+      return log.error();
+    }
+    result.access_log = *log;
+  }
+  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, result.access_log};
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   auto listener = spawn_listener(sys, lcfg);
   if (!listener) {
     caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(result.dialer, caf::exit_reason::user_shutdown);
+    if (result.access_log) {
+      caf::anon_send_exit(result.access_log, caf::exit_reason::user_shutdown);
+    }
     return listener.error();
   }
   result.listener = listener->actor;

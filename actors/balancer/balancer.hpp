@@ -44,6 +44,7 @@ struct balancer_config {
   caf::timespan drain_timeout = std::chrono::seconds{30};  ///< of a removed backend
   caf::timespan slow_start{0};  ///< weight ramp after a backend comes UP; 0 = off
   outlier_config outlier;       ///< passive health; `consecutive` 0 = off
+  std::string access_log;       ///< one line per connection: "stdout", a file, "" = off
   bool log = true;
 };
 
@@ -56,7 +57,8 @@ struct balancer_handle {
   health_actor health;
   dialer_actor dialer;
   resolver_actor resolver;
-  caf::actor reporter;  ///< invalid when the stats log is off
+  caf::actor reporter;    ///< invalid when the stats log is off
+  caf::actor access_log;  ///< invalid when the access log is off
   balancer_control_actor control;
 
   /// Stops accepting, closes every session and stops every actor.

@@ -20,8 +20,12 @@ using time_point = caf::actor_clock::time_point;
 /// How often a name that does not resolve is retried when health checks are off.
 constexpr auto unresolved_retry = std::chrono::seconds{1};
 
+/// How one probe ended; each has a counter in the stats row.
+enum class probe_result { ok, failed, timed_out, skipped };
+
 struct probe_target {
   picker_backend backend;
+  protocols::backend_row counts;  // only the checks_* fields are kept
   health_state health;
   bool in_flight = false;
   bool resolving = false;
@@ -55,11 +59,31 @@ void tell(health_self self, const probe_target& target, bool healthy) {
   self->send(st.picker, protocols::backend_health_changed{target.backend.id, healthy});
 }
 
-void record(health_self self, const std::string& id, bool ok) {
+void count(probe_target& target, probe_result result) {
+  auto& c = target.counts;
+  switch (result) {
+    case probe_result::ok:
+      ++c.checks_ok;
+      break;
+    case probe_result::failed:
+      ++c.checks_failed;
+      break;
+    case probe_result::timed_out:
+      ++c.checks_timed_out;
+      break;
+    case probe_result::skipped:
+      ++c.checks_skipped;
+      break;
+  }
+}
+
+void record(health_self self, const std::string& id, probe_result result) {
   auto* target = find(self, id);
   if (target == nullptr) {
     return;  // removed while its probe was in flight
   }
+  count(*target, result);
+  bool ok = result == probe_result::ok;
   target->in_flight = false;
   target->failing = !ok;
   target->local_logged = false;
@@ -128,6 +152,7 @@ void skip(health_self self, const std::string& id, const caf::error& err) {
       continue;
     }
     target.in_flight = false;
+    count(target, probe_result::skipped);
     if (st.cfg.log && !target.local_logged) {
       log_line(fmt::format("[health] probe of {} skipped, not counted: {}", target.backend.label,
                            describe(err)));
@@ -144,7 +169,8 @@ void probe_all(health_self self) {
       continue;
     }
     if (target.backend.address.empty()) {
-      record(self, target.backend.id, false);  // nothing to probe until the name resolves
+      // Nothing to probe until the name resolves.
+      record(self, target.backend.id, probe_result::failed);
       continue;
     }
     target.in_flight = true;
@@ -153,12 +179,16 @@ void probe_all(health_self self) {
     self->request(st.dialer, timeout + std::chrono::seconds{5}, caf::connect_atom_v,
                   target.backend.address, target.backend.port, caf::timespan{timeout})
         .then(
-            [self, id = target.backend.id](dialed_socket sock) { record(self, id, sock.valid()); },
+            [self, id = target.backend.id](dialed_socket sock) {
+              record(self, id, sock.valid() ? probe_result::ok : probe_result::failed);
+            },
             [self, id = target.backend.id](const caf::error& err) {
               if (err == protocols::l4_errc::local_failure) {
                 skip(self, id, err);
               } else {
-                record(self, id, false);
+                record(self, id,
+                       err == protocols::l4_errc::upstream_timeout ? probe_result::timed_out
+                                                                   : probe_result::failed);
               }
             });
   }
@@ -166,8 +196,9 @@ void probe_all(health_self self) {
 
 void add_target(health_self self, const picker_backend& be) {
   auto& st = self->state;
-  st.targets.push_back({be, health_state{st.cfg.rise, st.cfg.fall, !be.address.empty()}, false,
-                        false, false, self->clock().now()});
+  st.targets.push_back({be, protocols::backend_row{},
+                        health_state{st.cfg.rise, st.cfg.fall, !be.address.empty()}, false, false,
+                        false, self->clock().now()});
 }
 
 health_actor::behavior_type health_impl(health_self self, health_config cfg,
@@ -200,6 +231,14 @@ health_actor::behavior_type health_impl(health_self self, health_config cfg,
         targets.erase(std::remove_if(targets.begin(), targets.end(),
                                      [&](const probe_target& t) { return t.backend.id == id; }),
                       targets.end());
+      },
+      [self](caf::get_atom, stats_atom) {
+        protocols::balancer_stats counts;
+        for (auto& target : self->state.targets) {
+          counts.backends.push_back(target.counts);
+          counts.backends.back().id = target.backend.id;
+        }
+        return counts;
       },
   };
 }

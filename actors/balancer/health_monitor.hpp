@@ -10,9 +10,11 @@
 // resolved again at every probe, and every name at `resolve_interval`, so a recreated
 // container with a new address comes back (`[dns] backend X  host now resolves to A`).
 //
-// In: the start-up config, backends added and removed. Out: `backend_health_changed`
-// and new addresses (`put_atom, backend_spec`) to the picker, which tells its subscribers
-// of the former. Links: none.
+// In: the start-up config, backends added and removed, stats requests (its probe counts by
+// result: a balancer_stats whose rows carry only an id and the `checks_*` counters, which
+// the balancer's control actor merges into the picker's table). Out:
+// `backend_health_changed` and new addresses (`put_atom, backend_spec`) to the picker,
+// which tells its subscribers of the former. Links: none.
 
 #include <cstdint>
 #include <string>
@@ -29,9 +31,11 @@
 namespace l4sim::actors {
 
 /// The health monitor's interface.
-using health_actor = caf::typed_actor<caf::reacts_to<caf::tick_atom>,  // its own schedule
-                                      caf::reacts_to<caf::add_atom, protocols::backend_spec>,
-                                      caf::reacts_to<caf::delete_atom, std::string>>;
+using health_actor =
+    caf::typed_actor<caf::reacts_to<caf::tick_atom>,  // its own schedule
+                     caf::reacts_to<caf::add_atom, protocols::backend_spec>,
+                     caf::reacts_to<caf::delete_atom, std::string>,
+                     caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>>;
 
 /// How the health monitor probes.
 struct health_config {

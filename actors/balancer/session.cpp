@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/broker.hpp>
 
+#include "actors/balancer/access_log.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/balancer_messages.hpp"
 #include "protocols/errors.hpp"
@@ -53,6 +54,7 @@ class session : public caf::io::broker {
   caf::behavior make_behavior() override {
     client_address_ = remote_addr(client_);
     client_port_ = remote_port(client_);
+    note_.accepted(client_address_, client_port_);
     pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
     // Out of fds already: nothing to pick for; the pump closes the client and finishes.
@@ -67,6 +69,7 @@ class session : public caf::io::broker {
         [this](retry_atom) { retry(); },
         [this](caf::delete_atom, const std::string& id) {
           if (id == backend_id_ && !pump_->finished()) {
+            note_.ending(termination::killed);
             pump_->abort();
             maybe_quit();
           }
@@ -91,6 +94,7 @@ class session : public caf::io::broker {
     if (expiry == idle_expiry::none) {
       return;
     }
+    note_.ending(expiry);
     pump_->abort();
     maybe_quit();
   }
@@ -104,6 +108,7 @@ class session : public caf::io::broker {
         .then(
             [this](const protocols::backend_pick& pick) {
               busy_ = false;
+              note_.picked();
               if (pump_->finished()) {
                 send(deps_.picker, caf::close_atom_v, pick.id);
                 maybe_quit();
@@ -111,8 +116,10 @@ class session : public caf::io::broker {
               }
               dial(pick);
             },
-            [this](const caf::error&) {
+            [this](const caf::error& err) {
               busy_ = false;
+              note_.ending(err == protocols::l4_errc::queue_timeout ? termination::queue_timeout
+                                                                    : termination::no_backend);
               give_up();
             });
   }
@@ -147,6 +154,7 @@ class session : public caf::io::broker {
                 return;
               }
               backend_id_ = id;
+              note_.connected();
               send(deps_.picker, opened_atom_v, id);
               pump_->attach_backend(fd);
             },
@@ -158,6 +166,7 @@ class session : public caf::io::broker {
                 if (pump_->finished()) {
                   maybe_quit();
                 } else {
+                  note_.ending(termination::local_shortage);
                   give_up();
                 }
                 return;
@@ -166,9 +175,13 @@ class session : public caf::io::broker {
               if (pump_->finished()) {
                 maybe_quit();
               } else if (tried_.size() <= deps_.cfg.retries) {
+                note_.retried();
                 send(deps_.picker, retry_atom_v, id);
                 schedule_retry();
               } else {
+                note_.ending(err == protocols::l4_errc::upstream_timeout
+                                 ? termination::connect_timeout
+                                 : termination::connect_failed);
                 give_up();
               }
             });
@@ -218,6 +231,7 @@ class session : public caf::io::broker {
   /// No backend could be had: close the client at once.
   void give_up() {
     gave_up_ = true;
+    note_.ending(termination::connect_failed);  // unless a more precise reason came first
     report();
     quit();
   }
@@ -231,6 +245,9 @@ class session : public caf::io::broker {
   }
 
   void report() {
+    if (deps_.access_log) {
+      send(deps_.access_log, note_.finish(backend_id_, pump_->bytes_up(), pump_->bytes_down()));
+    }
     // A client that left before any backend was tried is not the backends' business.
     if (backend_id_.empty() && !gave_up_) {
       return;
@@ -249,6 +266,7 @@ class session : public caf::io::broker {
   bool busy_ = false;
   bool gave_up_ = false;
   std::minstd_rand rng_;  // the backoff's jitter
+  access_note note_;
 };
 
 }  // namespace

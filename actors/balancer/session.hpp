@@ -19,6 +19,7 @@
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
 // empty backend id when no backend could be had), `retry` (a failed connect is retried).
+// To the access log, if any, one `access_record` when it ends (actors/balancer/access_log.hpp).
 // `(get_atom, stats_atom)` answers the bytes it buffers now; `(delete_atom, id)` (the
 // listener, at a removed backend's drain timeout) closes it if its backend is `id`. The
 // listener links it.
@@ -56,6 +57,7 @@ struct session_deps {
   session_config cfg;
   picker_actor picker;
   dialer_actor dialer;
+  caf::actor access_log;  ///< gets an access_record when the session ends; invalid: off
 };
 
 /// Moves the scribe of `client` out of `owner` into a new session broker and links it to

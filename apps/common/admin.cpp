@@ -59,6 +59,15 @@ admin_server::~admin_server() {
 
 void admin_server::route(const std::string& method, const std::string& path,
                          admin_handler handler) {
+  route(method, path,
+        admin_query_handler{
+            [handler = std::move(handler)](const admin_params&, const std::string& body) {
+              return handler(body);
+            }});
+}
+
+void admin_server::route(const std::string& method, const std::string& path,
+                         admin_query_handler handler) {
   bool first = routes_.count(path) == 0;
   routes_[path][method] = std::move(handler);
   if (!first) {
@@ -87,7 +96,7 @@ void admin_server::route(const std::string& method, const std::string& path,
       reply = text_reply(405, fmt::format("{} takes {}, not {}", path, allowed, req.method));
     } else {
       try {
-        reply = i->second(req.body);
+        reply = i->second(req.params, req.body);
       } catch (const std::exception& e) {
         reply = text_reply(500, e.what());
       }

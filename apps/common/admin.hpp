@@ -35,6 +35,13 @@ admin_reply json_reply(std::string body);
 /// Answers one request; gets the request body.
 using admin_handler = std::function<admin_reply(const std::string& body)>;
 
+/// The query parameters of a request (`?seconds=5`), name -> value.
+using admin_params = std::multimap<std::string, std::string>;
+
+/// Answers one request; gets its query parameters and body.
+using admin_query_handler =
+    std::function<admin_reply(const admin_params& params, const std::string& body)>;
+
 /// An HTTP server on its own threads, with a fixed set of routes.
 class admin_server {
  public:
@@ -46,6 +53,9 @@ class admin_server {
   /// Adds `method path` (method: GET or POST); call before start().
   void route(const std::string& method, const std::string& path, admin_handler handler);
 
+  /// Adds `method path` whose handler reads the query parameters too; call before start().
+  void route(const std::string& method, const std::string& path, admin_query_handler handler);
+
   /// Binds `where` (port 0 picks one) and serves on a thread of its own; returns the bound
   /// port, or nothing with the reason in `error`.
   std::optional<uint16_t> start(const protocols::endpoint& where, std::string& error);
@@ -56,7 +66,7 @@ class admin_server {
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
-  std::map<std::string, std::map<std::string, admin_handler>> routes_;  // path -> method
+  std::map<std::string, std::map<std::string, admin_query_handler>> routes_;  // path -> method
   std::thread thread_;
 };
 

@@ -6,6 +6,7 @@
 
 #include "actors/clients/arrivals.hpp"
 #include "actors/io/system.hpp"
+#include "apps/common/admin_pprof.hpp"
 #include "apps/common/metrics.hpp"
 #include "protocols/backend_list.hpp"
 #include "protocols/errors.hpp"
@@ -107,7 +108,18 @@ json to_json(const protocols::balancer_stats& st) {
                         {"total", b.total},
                         {"failures", b.failures},
                         {"bytes_in", b.bytes_in},
-                        {"bytes_out", b.bytes_out}});
+                        {"bytes_out", b.bytes_out},
+                        {"queued", b.queued},
+                        {"queue_timeouts", b.queue_timeouts},
+                        {"retries", b.retries},
+                        {"ejections", b.ejections},
+                        {"ejected", b.ejected},
+                        {"draining", b.draining},
+                        {"health_checks",
+                         {{"ok", b.checks_ok},
+                          {"failed", b.checks_failed},
+                          {"timeout", b.checks_timed_out},
+                          {"skipped", b.checks_skipped}}}});
   }
   return {{"algorithm", st.algorithm},
           {"accepted", st.accepted},
@@ -160,6 +172,7 @@ void add_common_routes(admin_server& admin, caf::actor_system& sys, const Handle
     auto st = ask<Stats>(sys, dest, caf::get_atom_v, stats_atom_v);
     return st ? json_reply(to_json(*st).dump(2) + "\n") : failure(st.error());
   });
+  add_pprof_routes(admin);
 }
 
 }  // namespace
@@ -290,6 +303,7 @@ void add_stage_routes(admin_server& admin, caf::actor_system& sys, const actors:
         }
         return admin_reply{200, serialize_metrics(registry), metrics_content_type};
       });
+  add_pprof_routes(admin);
 }
 
 }  // namespace l4sim::apps

@@ -5,7 +5,8 @@
 // actor with a timeout: a busy or stuck actor costs the HTTP caller a 503, never the I/O
 // loop anything.
 //
-//   every service: GET /metrics (Prometheus text), GET /stats (JSON)
+//   every service: GET /metrics (Prometheus text), GET /stats (JSON), GET /debug/pprof/
+//                  profile and heap (apps/common/admin_pprof.hpp; sim run --admin too)
 //   server:        POST /delay, /hang (duration, bare number = ms), /max_conns (0 = no
 //                  limit), /chaos (percent 0..100)
 //   lb:            POST /algorithm (rr|lc|rand...), /backends/add ([name=]host:port),

@@ -49,8 +49,36 @@ void add_balancer_metrics(prometheus::Registry& registry, const protocols::balan
                         "out: to the client");
   auto& failures = counter(registry, "l4sim_backend_connect_failures_total",
                            "connects to the backend that failed or timed out");
+  auto& checks = counter(registry, "l4sim_backend_health_checks_total",
+                         "health probes of the backend by result; ok: it connected (HAProxy's "
+                         "L4OK), failed: refused, unreachable or no address (L4CON), timeout: "
+                         "no connect within the check timeout (L4TOUT), skipped: not counted, "
+                         "this process was short of fds or ports");
+  auto& queued = gauge(registry, "l4sim_backend_queued_connections",
+                       "clients waiting for a slot under the backend's maxconn now");
+  auto& queue_timeouts = counter(registry, "l4sim_backend_queue_timeouts_total",
+                                 "clients closed after waiting queue_timeout for the backend");
+  auto& retries = counter(registry, "l4sim_backend_retries_total",
+                          "failed connects to the backend that were retried elsewhere");
+  auto& ejections = counter(registry, "l4sim_backend_ejections_total",
+                            "times outlier detection took the backend out of rotation");
+  auto& ejected = gauge(registry, "l4sim_backend_ejected",
+                        "1 while outlier detection keeps the backend out of rotation");
+  auto& draining = gauge(registry, "l4sim_backend_draining",
+                         "1 while the backend takes no new connections (drain, rm)");
   for (auto& b : st.backends) {
     labels l{{"backend", b.id}};
+    for (auto [result, n] :
+         {std::pair{"ok", b.checks_ok}, std::pair{"failed", b.checks_failed},
+          std::pair{"timeout", b.checks_timed_out}, std::pair{"skipped", b.checks_skipped}}) {
+      count(checks, {{"backend", b.id}, {"result", result}}, n);
+    }
+    set(queued, l, static_cast<double>(b.queued));
+    count(queue_timeouts, l, b.queue_timeouts);
+    count(retries, l, b.retries);
+    count(ejections, l, b.ejections);
+    set(ejected, l, b.ejected ? 1 : 0);
+    set(draining, l, b.draining ? 1 : 0);
     set(up, l, b.healthy ? 1 : 0);
     set(weight, l, b.weight);
     set(active, l, static_cast<double>(b.active));

@@ -1,5 +1,9 @@
 #include "apps/common/service_config.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "actors/balancer/balancing.hpp"
@@ -10,6 +14,7 @@
 #include "apps/common/admin.hpp"
 #include "apps/common/control.hpp"
 #include "protocols/proxy_protocol.hpp"
+#include "protocols/text_escape.hpp"
 
 namespace l4sim::apps {
 
@@ -142,9 +147,38 @@ void declare_lb_options(env_cli& cli) {
              "re-resolve backend names this often, s (and at every probe while one fails; "
              "0 = only while failing)",
              "30");
+  cli.option("--access-log", "LB_ACCESS_LOG",
+             "one line per proxied connection when it ends (like HAProxy's tcplog): stdout, "
+             "a file to append to, or off",
+             "off");
   add_control_options(cli, "LB");
   add_admin_option(cli, "LB");
 }
+
+namespace {
+
+/// Reads an access log target: "" for off, "stdout", or a file that can be appended to
+/// (created if missing, checked now so that a typo is a config error, not a silent loss).
+std::string read_access_log(const env_cli& cli, const std::string& var) {
+  auto target = cli.text(var);
+  if (target == "off") {
+    return {};
+  }
+  if (target.empty()) {
+    cli.fail(var, "want stdout, off or the path of a file");
+  }
+  if (target != "stdout") {
+    std::FILE* file = std::fopen(target.c_str(), "ae");
+    if (file == nullptr) {
+      cli.fail(var, fmt::format("cannot append to \"{}\": {}", protocols::escape_control(target),
+                                std::strerror(errno)));
+    }
+    std::fclose(file);
+  }
+  return target;
+}
+
+}  // namespace
 
 actors::balancer_config read_lb_config(const env_cli& cli) {
   actors::balancer_config cfg;
@@ -197,6 +231,7 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
   if (cfg.hash_balance != 0 && cfg.hash_balance < 100) {
     cli.fail("LB_HASH_BALANCE", "must be 0 (off) or 100..1000");
   }
+  cfg.access_log = read_access_log(cli, "LB_ACCESS_LOG");
   for (auto& entry : cli.backends("LB_BACKENDS")) {
     // A name that does not resolve yet is a DOWN backend the health monitor keeps
     // resolving (an orchestrator may start lb before its backends), not a fatal error.

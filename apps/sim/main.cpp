@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -85,10 +88,41 @@ struct run_options {
   std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
+  std::string access_log;         ///< the balancer's access log: stdout, a file; empty: off
 };
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                  std::shared_ptr<apps::service_set>& services);
+
+/// Returns why `--access-log target` cannot be used in this mode, or "".
+std::string access_log_problem(const std::string& target, bool services, bool attach) {
+  if (attach) {
+    return "sim does not start the balancer with --attach: set LB_ACCESS_LOG on the lb";
+  }
+  if (target == "stdout" || target == "off") {
+    // The lb process's stdout goes to a log sim deletes at the end of the run.
+    return services ? "with --services give a file; the lb's stdout is not kept" : "";
+  }
+  std::FILE* file = std::fopen(target.c_str(), "ae");
+  if (file == nullptr) {
+    return fmt::format("cannot append to \"{}\": {}", protocols::escape_control(target),
+                       std::strerror(errno));
+  }
+  std::fclose(file);
+  return "";
+}
+
+/// Returns the access log target for the balancer: "" for off, a file as an absolute path
+/// (the lb of --services runs in another working directory).
+std::string access_log_target(const std::string& target) {
+  if (target == "off") {
+    return {};
+  }
+  if (target == "stdout") {
+    return target;
+  }
+  return std::filesystem::absolute(target).string();
+}
 
 int run(const run_options& opts, apps::signal_guard& signals) {
   std::shared_ptr<apps::service_set> services;
@@ -147,6 +181,14 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   auto& plan = *planned;
   auto& scn = plan.scn;
+  if (!opts.access_log.empty()) {
+    auto why = access_log_problem(opts.access_log, opts.services, !opts.attach.empty());
+    if (!why.empty()) {
+      fmt::print(stderr, "sim: --access-log: {}\n", why);
+      return 2;
+    }
+    plan.balancer.access_log = access_log_target(opts.access_log);
+  }
   std::optional<std::map<std::string, protocols::endpoint>> attach_to;
   if (!opts.attach.empty()) {
     auto where = apps::parse_attach(opts.attach);
@@ -344,6 +386,9 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
   run_cmd->add_option("--admin", opts.admin,
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
+  run_cmd->add_option("--access-log", opts.access_log,
+                      "the balancer's access log, one line per connection: stdout or a FILE "
+                      "(with --services: a FILE)");
   auto* services_flag = run_cmd->add_flag(
       "--services", opts.services, "run every backend, the balancer and the clients as processes");
   run_cmd

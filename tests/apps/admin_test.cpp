@@ -377,6 +377,50 @@ TEST_CASE("Debian's prometheus scrapes the lb and answers a query for its metric
   CHECK(series["value"][1] == "3");
 }
 
+TEST_CASE("lb /metrics counts health checks per backend and result", "[admin]") {
+  admin_server_proc s;
+  auto dead = free_port();  // nothing listens there: every probe is refused
+  child_process lb{{app_path("lb")},
+                   {{"LB_PORT", "0"},
+                    {"LB_ID", "lb"},
+                    {"LB_HOST", "127.0.0.1"},
+                    {"LB_BACKENDS", "server-a=127.0.0.1:" + std::to_string(s.port) +
+                                        ",gone=127.0.0.1:" + std::to_string(dead)},
+                    {"LB_HEALTH_INTERVAL", "0.1"},
+                    {"LB_ADMIN_PORT", "0"}}};
+  auto http = admin_client(lb.number_after(" admin_port="));
+  std::string metrics;
+  auto checks = [&](const std::string& backend, const std::string& result) {
+    return sample(metrics, R"(l4sim_backend_health_checks_total{backend=")" + backend +
+                               R"(",result=")" + result + R"("})");
+  };
+  REQUIRE(wait_until([&] {
+    auto res = http.Get("/metrics");
+    if (!res || res->status != 200) {
+      return false;
+    }
+    metrics = res->body;
+    auto ok = checks("server-a", "ok");
+    auto failed = checks("gone", "failed");
+    return ok && *ok >= 3 && failed && *failed >= 3;
+  }));
+  INFO(metrics);
+  CHECK_THAT(metrics, Catch::Contains("# TYPE l4sim_backend_health_checks_total counter"));
+  CHECK(checks("server-a", "failed") == 0.0);
+  CHECK(checks("server-a", "timeout") == 0.0);
+  CHECK(checks("gone", "ok") == 0.0);
+  CHECK(sample(metrics, R"(l4sim_backend_up{backend="gone"})") == 0.0);
+  CHECK(sample(metrics, R"(l4sim_backend_up{backend="server-a"})") == 1.0);
+  auto stats = json::parse(http.Get("/stats")->body);
+  CHECK(stats["backends"][1]["id"] == "gone");
+  CHECK(stats["backends"][1]["health_checks"]["failed"] >= 3);
+  if (auto promtool = find_program("promtool"); !promtool.empty()) {
+    auto [rc, out] = promtool_check(promtool, metrics);
+    INFO("promtool: " << out);
+    CHECK(rc == 0);
+  }
+}
+
 TEST_CASE("sim run --admin serves the whole stage's metrics while the run plays", "[admin]") {
   child_process sim{
       {app_path("sim"), "run", "round-robin", "--quiet", "--time-scale", "0.5", "--admin", "0"}};

@@ -7,8 +7,10 @@
 #include "apps/common/service_config.hpp"
 #include "apps/common/service_env.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace l4sim;
+using l4sim::testing::temp_dir;
 
 namespace {
 
@@ -162,6 +164,31 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     }
     CHECK(got.backends[0].weight == 3);
     CHECK(got.backends[1].max_conns == 12);
+  }
+}
+
+TEST_CASE("the balancer's access log setting survives the round trip through LB_ACCESS_LOG",
+          "[service-env]") {
+  auto plan = plan_at(1.0);
+  std::vector<uint16_t> ports{9001, 9002};
+  auto read = [&] {
+    return read_back("lb", apps::declare_lb_options, apps::read_lb_config,
+                     apps::lb_env(plan, ports));
+  };
+  CHECK(apps::lb_env(plan, ports).at("LB_ACCESS_LOG") == "off");
+  CHECK(read().access_log.empty());
+  plan.balancer.access_log = "stdout";
+  CHECK(read().access_log == "stdout");
+  temp_dir dir;
+  plan.balancer.access_log = (dir.path / "access.log").string();
+  CHECK(read().access_log == plan.balancer.access_log);
+  // A file that cannot be opened is a config error naming the variable.
+  plan.balancer.access_log = (dir.path / "no-such-dir" / "access.log").string();
+  try {
+    read();
+    FAIL("an unwritable access log was accepted");
+  } catch (const apps::config_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("LB_ACCESS_LOG"));
   }
 }
 
