@@ -136,15 +136,26 @@ YAML
       BEGIN { n = split(base, l, "\n"); for (i = 1; i <= n; i++) { split(l[i], f, " "); b[f[1]] = f[2] } }
       { print $1, $2 - b[$1] }'
   }
-  lc_enough() { gained | awk '$1 != "server-3" { n += $2 } END { exit !(n >= 40) }'; }
-  wait_until 240 "server-1 and server-2 have 40 more connections under lc" lc_enough ||
-    { gained; fail "the new lb (lc) did not serve 40 connections"; }
-  echo "connections since all three were UP under lc:"
-  gained
-  # server-3 answers after 2 s, so its active count stays high and lc sends it less than
-  # either fast backend (round robin would give each the same, within 1).
-  gained | awk '{ t[$1] = $2 } END { exit !(t["server-3"] < t["server-1"] && t["server-3"] < t["server-2"]) }' ||
-    fail "least connections did not send server-3 fewer connections than server-1 and server-2"
+  # The guide: "server-3's active stays high while it's busy with slow requests. The LB stops
+  # sending to it and floods server-1 and server-2 instead." With compose's client mix (idle
+  # and stream clients hold a connection up to 30 s on any backend) lc keeps the active
+  # counts level, so server-3 never stops getting connections: it gets fewer new ones than
+  # the fast two, and over short windows that margin is thin (30 s windows gave it 0.30 to
+  # 0.82 of their mean, 60 s windows 0.37 and 0.81, 120 s 0.57). What is asserted: over 120
+  # connections on server-1 and server-2, server-3 got at most 0.9 of their mean (round robin
+  # gives it their mean within 1, so rr fails this; 0.9 is above every window measured).
+  lc_enough() { gained | awk '$1 != "server-3" { n += $2 } END { exit !(n >= 120) }'; }
+  wait_until 240 "server-1 and server-2 have 120 more connections under lc" lc_enough ||
+    { gained; fail "the new lb (lc) did not serve 120 connections to server-1 and server-2"; }
+  local g
+  g=$(gained)
+  echo "connections since all three were UP under lc (name, new connections):"
+  echo "$g"
+  awk '{ t[$1] = $2 } END {
+      fast = (t["server-1"] + t["server-2"]) / 2
+      printf "server-3 got %.2f of the fast backends'"'"' mean (round robin: 1)\n", t["server-3"] / fast
+      exit !(t["server-3"] <= 0.9 * fast) }' <<<"$g" ||
+    fail "least connections did not send server-3 at most 0.9 of the mean of server-1 and server-2"
 }
 
 # Test 4: "Set SERVER_MAX_CONNS=10 on server-2 and increase CLIENT_RATE=20: docker compose up

@@ -55,8 +55,8 @@ for f in "$src"/scenarios/*.yaml; do
   start=$SECONDS
   if [ "$name" = kill-backend ]; then
     log "$name: docker compose --profile tools run --rm sim"
-    out=$(timeout 300 $COMPOSE --project-directory "$src" -p "$PROJECT" -f "$src/compose.yaml" \
-      --profile tools run --rm sim 2>&1) || rc=$?
+    dc_argv
+    out=$(timeout 300 "${DC[@]}" --profile tools run --rm sim 2>&1) || rc=$?
   else
     log "$name: sim run $name --attach (from the host)"
     out=$(timeout 300 "$sim" run "$name" --quiet "${tls[@]}" --attach "$attach" 2>&1) || rc=$?
