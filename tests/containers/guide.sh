@@ -141,9 +141,10 @@ YAML
   # and stream clients hold a connection up to 30 s on any backend) lc keeps the active
   # counts level, so server-3 never stops getting connections: it gets fewer new ones than
   # the fast two, and over short windows that margin is thin (30 s windows gave it 0.30 to
-  # 0.82 of their mean, 60 s windows 0.37 and 0.81, 120 s 0.57). What is asserted: over 120
-  # connections on server-1 and server-2, server-3 got at most 0.9 of their mean (round robin
-  # gives it their mean within 1, so rr fails this; 0.9 is above every window measured).
+  # 0.82 of their mean, 60 s windows 0.37 and 0.81, 120 s 0.57; over 120 connections on the
+  # fast two 0.76 with load average 18). What is asserted: over 120 connections on server-1
+  # and server-2, server-3 got at most 0.95 of their mean. Round robin gives it their mean
+  # within 1, at least 0.98 of it at that count, so lc behaving like rr fails.
   lc_enough() { gained | awk '$1 != "server-3" { n += $2 } END { exit !(n >= 120) }'; }
   wait_until 240 "server-1 and server-2 have 120 more connections under lc" lc_enough ||
     { gained; fail "the new lb (lc) did not serve 120 connections to server-1 and server-2"; }
@@ -154,8 +155,8 @@ YAML
   awk '{ t[$1] = $2 } END {
       fast = (t["server-1"] + t["server-2"]) / 2
       printf "server-3 got %.2f of the fast backends'"'"' mean (round robin: 1)\n", t["server-3"] / fast
-      exit !(t["server-3"] <= 0.9 * fast) }' <<<"$g" ||
-    fail "least connections did not send server-3 at most 0.9 of the mean of server-1 and server-2"
+      exit !(t["server-3"] <= 0.95 * fast) }' <<<"$g" ||
+    fail "least connections did not send server-3 at most 0.95 of the mean of server-1 and server-2"
 }
 
 # Test 4: "Set SERVER_MAX_CONNS=10 on server-2 and increase CLIENT_RATE=20: docker compose up
