@@ -17,8 +17,9 @@ if [ "${L4SIM_CONTAINERS_FROM_SOURCE:-0}" != 1 ] &&
 fi
 
 # One run per machine at a time: the compose file publishes fixed ports, and up.sh removes the
-# stacks that killed runs left, which must not be another live run's.
-lock="${TMPDIR:-/tmp}/l4sim-containers.lock"
+# stacks that killed runs left, which must not be another live run's. (Per user: another
+# user's lock file could not be opened.)
+lock="${TMPDIR:-/tmp}/l4sim-containers-$(id -u).lock"
 exec 9>"$lock"
 if ! flock -n 9; then
   log "another container-test run holds $lock: waiting (30 min at most)"

@@ -91,9 +91,10 @@ if [ "${L4SIM_CONTAINERS_FROM_SOURCE:-0}" != 1 ]; then
   awk '{ line[NR] = $0 } /^FROM / { last = NR }
     END { for (i = last; i <= NR; i++) print line[i] }' "$src/docker/Dockerfile" |
     sed 's#^COPY --from=build /out/#COPY #' >"$ctx/Dockerfile"
-  [ "$(grep -c '^COPY bin/ \|^COPY share/ ' "$ctx/Dockerfile")" = 2 ] &&
-    ! grep -q -- '--from' "$ctx/Dockerfile" ||
+  if [ "$(grep -c '^COPY bin/ \|^COPY share/ ' "$ctx/Dockerfile")" != 2 ] ||
+    grep -q -- '--from' "$ctx/Dockerfile"; then
     fail "docker/Dockerfile's runtime stage no longer copies /out/bin/ and /out/share/ from the build stage"
+  fi
   start=$SECONDS
   replace_tag l4sim:ctr-test "$ctx" || fail "the runtime stage with $build_dir's binaries failed to build"
   log "runtime stage with $build_dir's binaries built as l4sim:ctr-test ($((SECONDS - start)) s)"
