@@ -48,12 +48,15 @@ clients_ready() {
     awk '/run ending/ { e = NR } /l4sim-ready service=client/ { r = NR } END { exit !(r > e) }'
 }
 
-# --attach leaves the services as the scenario's timeline left them: drain's `remove_backend
-# server-2` takes server-2 out of the lb for good, and every later scenario would run on two
-# backends (least-conn-delay then gave server-2 no connection at all). Each scenario starts on
-# the stack as compose.yaml makes it: the lb's table lists server-1..3 with weight 1, all UP.
-# Where one is gone, draining or reweighted the lb is restarted (its settings come from its
-# env again); a DOWN one (killed and restarted by the last timeline) is waited for.
+# --attach leaves the services as the scenario's timeline left them, and the lb keeps the
+# sessions of the run before: drain's `remove_backend server-2` took server-2 out of the lb
+# for good (least-conn-delay then gave it no connection at all), and after kill-backend
+# least-conn-delay once gave server-1 a share of 0.125 and once 0.276 (expected at least
+# 0.3). Each scenario starts on a new lb process as compose.yaml makes it: `docker compose
+# restart lb` (its settings from its env again), then its table lists server-1..3 with
+# weight 1, all UP (a backend killed and restarted by the last timeline is waited for); then
+# `restart client`: the client process counts its connections from its start, and the lb's
+# restart cut the ones it had open (drain's stream clients then failed 0.13, not 0.03).
 lb_table() {
   service_log lb | awk '
     / algorithm=/ { delete r }
@@ -61,26 +64,32 @@ lb_table() {
     /^  server-[0-9]/ && sc && wc { r[$1] = $sc " " $wc }
     END { for (k in r) print k, r[k] }' | sort
 }
-needs_restart() {
-  lb_table | awk '{ n++ } $2 != "UP" && $2 != "DOWN" { bad = 1 } $3 != 1 { bad = 1 }
-    END { exit !(bad || n != 3) }'
-}
 as_composed() { lb_table | awk '$2 == "UP" && $3 == 1 { n++ } END { exit !(n == 3) }'; }
 restore_stack() {
-  if needs_restart; then
-    log "the lb's backends are not compose.yaml's: docker compose restart lb"
-    lb_table
-    local lb_id ready_before
-    lb_id=$(container_of lb)
-    ready_before=$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)
-    dc restart lb
-    restarted() {
-      [ "$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)" -gt "$ready_before" ]
-    }
-    wait_until 60 "the lb restarted" restarted || fail "the lb did not restart"
-  fi
+  local lb_id ready_before
+  lb_id=$(container_of lb)
+  ready_before=$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)
+  dc restart lb 2>&1 | grep -v '^Restarting' || true
+  restarted() {
+    [ "$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)" -gt "$ready_before" ]
+  }
+  wait_until 60 "a new lb process" restarted || fail "the lb did not restart"
+  # Its first table comes one stats interval after it started; the old one's is still last.
+  first_table() {
+    [ "$(docker logs "$lb_id" 2>&1 | awk '/l4sim-ready service=lb/ { n = 0 } / algorithm=/ { n++ } END { print n + 0 }')" -ge 1 ]
+  }
+  wait_until 30 "the new lb printed its first table" first_table || fail "the new lb printed no table"
   wait_until 60 "the lb lists server-1..3 UP with weight 1" as_composed ||
     { lb_table; fail "the lb's backends did not come back as compose.yaml has them"; }
+  local client_id client_before
+  client_id=$(container_of client)
+  client_before=$(docker logs "$client_id" 2>&1 | grep -c 'l4sim-ready service=client' || true)
+  dc restart client 2>&1 | grep -v '^Restarting' || true
+  client_new() {
+    [ "$(docker inspect -f '{{.State.Running}}' "$client_id")" = true ] &&
+      [ "$(docker logs "$client_id" 2>&1 | grep -c 'l4sim-ready service=client' || true)" -gt "$client_before" ]
+  }
+  wait_until 60 "a new client process" client_new || fail "the client service did not restart"
 }
 
 # Scenarios that need balancer settings --attach does not push: it pushes each backend's
