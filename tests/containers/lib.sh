@@ -42,13 +42,19 @@ load_stack() {
   export DOCKER_HOST
 }
 
-# `dc ARGS`: compose on this run's project, from the source tree, with any override files.
-dc() {
-  local files=(-f "$src/compose.yaml")
+# `dc ARGS`: compose on this run's project, from the source tree, with the image override
+# up.sh wrote (L4SIM_IMAGE_OVERRIDE: the host build's binaries, see up.sh) and a test's own
+# override files (L4SIM_OVERRIDES), in that order. dc_argv puts the command in DC, for
+# `timeout`.
+dc_argv() {
   local f
-  for f in ${L4SIM_OVERRIDES:-}; do files+=(-f "$f"); done
-  # shellcheck disable=SC2086
-  $COMPOSE --project-directory "$src" -p "$PROJECT" "${files[@]}" "$@"
+  # shellcheck disable=SC2206
+  DC=($COMPOSE --project-directory "$src" -p "$PROJECT" -f "$src/compose.yaml")
+  for f in ${L4SIM_IMAGE_OVERRIDE:-} ${L4SIM_OVERRIDES:-}; do DC+=(-f "$f"); done
+}
+dc() {
+  dc_argv
+  "${DC[@]}" "$@"
 }
 
 # The container of a compose service, by compose's labels (the docker client answers in a
@@ -89,12 +95,15 @@ service_log() {
 log_has() { service_log "$1" | grep -qF -- "$2"; }
 
 # The `total` column per backend of the lb's last complete stats table in the log on stdin,
-# as "server-1 12 UP rr" (name, total, state, algorithm).
+# as "server-1 12 UP rr 3" (name, total, state, algorithm, active). Columns are found by the
+# table's header line, so a new column does not shift what is read.
 totals_in() {
   awk '
     / algorithm=/ { delete t; algo = $0; sub(/.* algorithm=/, "", algo); sub(/ .*/, "", algo) }
-    /^  server-[0-9]/ { split($1, id, ":"); t[id[1]] = $5 " " $3 }
-    END { for (k in t) print k, t[k], algo }' | sort
+    /^  backend / { tc = sc = ac = 0
+      for (i = 1; i <= NF; i++) { if ($i == "total") tc = i; if ($i == "state") sc = i; if ($i == "active") ac = i } }
+    /^  server-[0-9]/ && tc && sc && ac { split($1, id, ":"); t[id[1]] = $tc " " $sc " " algo " " $ac }
+    END { for (k in t) print k, t[k] }' | sort
 }
 lb_totals() { service_log lb | totals_in; }
 

@@ -2,9 +2,17 @@
 # The original README's `docker compose up --build` of the shipped compose.yaml (detached, as
 # a test cannot sit in the foreground), on an engine from docker/engine.sh, in a compose
 # project of this run's own; waits until every service is running and healthy.
-#   tests/containers/up.sh STATE_DIR
+#   tests/containers/up.sh STATE_DIR BUILD_DIR
+# The image: compiling the project inside docker/Dockerfile's build stage takes most of half
+# an hour on 2 cores without ccache, so by default the tests run the Dockerfile's runtime stage
+# (its own lines, the same apt layer) with BUILD_DIR's binaries in place of the build stage's
+# (the host is Debian bookworm too), tagged l4sim:ctr-test through an override file; and they
+# build the Dockerfile's `configure` stage, whose CMake configure fails if its package list
+# lacks one the project needs. L4SIM_CONTAINERS_FROM_SOURCE=1 runs compose.yaml as shipped
+# (the image compiled in its build stage).
 # shellcheck source=tests/containers/lib.sh
 . "$(dirname "$0")/lib.sh"
+build_dir=${1:?usage: up.sh STATE_DIR BUILD_DIR}
 
 rm -f "$state/env"
 record_skip() {
@@ -12,6 +20,10 @@ record_skip() {
   skip "$1"
 }
 
+if [ "${L4SIM_CONTAINERS_FROM_SOURCE:-0}" != 1 ] &&
+  grep -q '^L4SIM_SANITIZE:BOOL=ON' "$build_dir/CMakeCache.txt" 2>/dev/null; then
+  record_skip "$build_dir is a sanitized build: its binaries are not what the image ships"
+fi
 engine_out=$("$src/docker/engine.sh" start 2>"$state/engine.log") ||
   record_skip "no Docker engine can be had here: $(tail -n 1 "$state/engine.log")"
 cat "$state/engine.log"
@@ -35,6 +47,7 @@ old=$(leftovers network)
 old=$(leftovers volume)
 [ -z "$old" ] || { log "removing volumes an earlier run left"; docker volume rm $old >/dev/null; }
 PROJECT="l4sim-ctr-$(date -u +%Y%m%d%H%M%S)-$$"
+
 {
   printf 'DOCKER_HOST=%q\n' "$DOCKER_HOST"
   printf 'L4SIM_DOCKERD_PID=%q\n' "$L4SIM_DOCKERD_PID"
@@ -42,6 +55,65 @@ PROJECT="l4sim-ctr-$(date -u +%Y%m%d%H%M%S)-$$"
   printf 'COMPOSE=%q\n' "$COMPOSE"
   printf 'PROJECT=%q\n' "$PROJECT"
 } >"$state/env"
+export DOCKER_HOST
+
+# `replace_tag TAG DOCKER_BUILD_ARGS...`: builds TAG, then removes the image TAG named before
+# (only that one: this run's own tag, never other images of the engine) so that source
+# changes leave no dangling images behind.
+replace_tag() {
+  local tag=$1 old new
+  shift
+  old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  docker build --force-rm -t "$tag" "$@" >"$state/build.log" 2>&1 ||
+    { tail -n 30 "$state/build.log"; return 1; }
+  new=$(docker image inspect -f '{{.Id}}' "$tag")
+  [ -z "$old" ] || [ "$old" = "$new" ] || docker rmi "$old" >/dev/null 2>&1 || true
+}
+
+image_override=
+if [ "${L4SIM_CONTAINERS_FROM_SOURCE:-0}" != 1 ]; then
+  start=$SECONDS
+  replace_tag l4sim:ctr-configure --target configure -f "$src/docker/Dockerfile" "$src" ||
+    fail "docker/Dockerfile's configure stage failed: its packages do not configure the project"
+  log "docker/Dockerfile's configure stage configures the project ($((SECONDS - start)) s)"
+
+  # The runtime stage as the Dockerfile writes it (from its last FROM), copying from a context
+  # of its own: bin/ and share/ laid out as the build stage's /out.
+  ctx="$state/image"
+  rm -rf "$ctx"
+  mkdir -p "$ctx/bin" "$ctx/share/l4sim/scenarios"
+  for b in server lb client sim; do
+    [ -x "$build_dir/apps/$b/$b" ] || fail "$build_dir/apps/$b/$b is not built"
+    install -m755 -s "$build_dir/apps/$b/$b" "$ctx/bin/$b"
+  done
+  install -m755 "$src/scripts/make-control-certs.sh" "$ctx/bin/make-control-certs"
+  install -m644 "$src"/scenarios/*.yaml "$ctx/share/l4sim/scenarios/"
+  awk '{ line[NR] = $0 } /^FROM / { last = NR }
+    END { for (i = last; i <= NR; i++) print line[i] }' "$src/docker/Dockerfile" |
+    sed 's#^COPY --from=build /out/#COPY #' >"$ctx/Dockerfile"
+  if [ "$(grep -c '^COPY bin/ \|^COPY share/ ' "$ctx/Dockerfile")" != 2 ] ||
+    grep -q -- '--from' "$ctx/Dockerfile"; then
+    fail "docker/Dockerfile's runtime stage no longer copies /out/bin/ and /out/share/ from the build stage"
+  fi
+  start=$SECONDS
+  replace_tag l4sim:ctr-test "$ctx" || fail "the runtime stage with $build_dir's binaries failed to build"
+  log "runtime stage with $build_dir's binaries built as l4sim:ctr-test ($((SECONDS - start)) s)"
+
+  # Every service of compose.yaml that runs the l4sim image, built from that context instead.
+  image_override="$state/image.yaml"
+  echo services: >"$image_override"
+  $COMPOSE -f "$src/compose.yaml" config |
+    awk '/^services:/ { s = 1; next } s && /^[^ ]/ { s = 0 }
+      s && /^  [^ ]/ { svc = $1; sub(/:$/, "", svc) }
+      s && /^    image: l4sim:latest$/ { print svc }' |
+    while read -r svc; do
+      printf '  %s:\n    image: l4sim:ctr-test\n    build: {context: %s, dockerfile: Dockerfile}\n' \
+        "$svc" "$ctx"
+    done >>"$image_override"
+  grep -q 'image: l4sim:ctr-test' "$image_override" || fail "no service of compose.yaml runs l4sim:latest"
+fi
+printf 'L4SIM_IMAGE_OVERRIDE=%q\n' "$image_override" >>"$state/env"
+L4SIM_IMAGE_OVERRIDE=$image_override
 export DOCKER_HOST
 log "engine ${DOCKER_HOST:-(default socket)}, $COMPOSE, project $PROJECT"
 
