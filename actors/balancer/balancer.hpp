@@ -5,6 +5,7 @@
 // (actors/director/local_stage.hpp).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct balancer_config {
   caf::timespan slow_start{0};  ///< weight ramp after a backend comes UP; 0 = off
   outlier_config outlier;       ///< passive health; `consecutive` 0 = off
   bool log = true;
+  uint32_t loops = 1;  ///< I/O loops accepting and relaying (listener_loops beyond the first)
 };
 
 /// The actors of a running balancer.
@@ -58,6 +60,10 @@ struct balancer_handle {
   resolver_actor resolver;
   caf::actor reporter;  ///< invalid when the stats log is off
   balancer_control_actor control;
+  std::shared_ptr<listener_loops> loops;  ///< null with one loop
+
+  /// Stops accepting on every loop; open sessions stay.
+  void close() const;
 
   /// Stops accepting, closes every session and stops every actor.
   void stop() const;
