@@ -324,11 +324,13 @@ lb_bin=${L4SIM_BUILD_DIR:-build}/apps/lb/lb
 case "$lb_bin" in /*) ;; *) lb_bin=$root/$lb_bin ;; esac
 lb_iperf_pid='' lb_http_pid='' lb_redis_pid=''
 lb_state=ok  # ok | n/a (no binary) | err (it did not start)
-# The lb's settings for the bench: as many connections as HAProxy may hold, and idle timeouts
-# as long as HAProxy's (10 min), so that neither closes idle connections the other keeps.
+# The lb's settings for the bench: as many connections as HAProxy may hold, idle timeouts as
+# long as HAProxy's (10 min) and its connect timeout (5 s), so that neither closes connections
+# the other keeps (5,000 connects at once overflow the backend's backlog: a dropped SYN is
+# sent again after 1 s, which a 1 s connect timeout does not wait for).
 lb_env=(LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=$health_interval LB_HEALTH_TIMEOUT=1
   LB_STATS_INTERVAL=0 LB_MAX_CONNS=$hap_maxconn LB_CLIENT_TIMEOUT=600 LB_SERVER_TIMEOUT=600
-  LB_TUNNEL_TIMEOUT=600 LB_CLIENT_FIN_TIMEOUT=600)
+  LB_TUNNEL_TIMEOUT=600 LB_CLIENT_FIN_TIMEOUT=600 LB_CONNECT_TIMEOUT_MS=5000)
 [ -n "${LB_LOOPS:-}" ] && lb_env+=("LB_LOOPS=$LB_LOOPS")
 
 # Starts one lb (it is configured by environment only: one listener each) and waits for its
@@ -478,40 +480,42 @@ start_redis_backends
 idle_base=$(python3 -c "import sys; sys.path.insert(0, sys.argv[1]); import bench_util
 print(bench_util.established_to(int(sys.argv[2])))" "$here" "$p_http")
 rows=()
-if want_row direct; then
-  rows+=(direct)
-  iperf_port[direct]=$p_iperf http_port[direct]=$p_http redis_port[direct]=$p_redis1
-  proxy_pid[direct]=
-fi
-if want_row haproxy; then
-  start_haproxy
-  rows+=(haproxy)
-  iperf_port[haproxy]=${hap_pid:+$p_hap_iperf} http_port[haproxy]=${hap_pid:+$p_hap_http}
-  redis_port[haproxy]=${hap_pid:+$p_hap_redis} proxy_pid[haproxy]=$hap_pid
-fi
-if want_row nginx; then
-  start_nginx_stream
-  rows+=(nginx)
-  iperf_port[nginx]=${ngx_pid:+$p_ngx_iperf} http_port[nginx]=${ngx_pid:+$p_ngx_http}
-  redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
-fi
-if want_row l4sim-lb; then
-  start_lb
-  if [ "$lb_state" = n/a ]; then
-    for key in iperf1 iperf4 close_rps close_p50 close_p99 ka_rps ka_p50 ka_p99 redis_set \
-      redis_get redis_ping idle_kb idle_held; do record l4sim-lb "$key" n/a; done
-  else
-    rows+=(l4sim-lb)
+want_row direct && rows+=(direct)
+want_row haproxy && rows+=(haproxy)
+want_row nginx && rows+=(nginx)
+want_row l4sim-lb && rows+=(l4sim-lb)
+iperf_port[direct]=$p_iperf http_port[direct]=$p_http redis_port[direct]=$p_redis1
+proxy_pid[direct]=
+
+# (Re)starts the proxies: each repetition measures memory on fresh processes (a proxy that
+# kept its pools from the previous repetition would show no growth).
+start_proxies() {
+  local pid
+  for pid in $hap_pid $ngx_pid $lb_iperf_pid $lb_http_pid $lb_redis_pid; do stop_pid "$pid"; done
+  hap_pid= ngx_pid= lb_iperf_pid= lb_http_pid= lb_redis_pid=
+  if want_row haproxy; then
+    start_haproxy
+    iperf_port[haproxy]=${hap_pid:+$p_hap_iperf} http_port[haproxy]=${hap_pid:+$p_hap_http}
+    redis_port[haproxy]=${hap_pid:+$p_hap_redis} proxy_pid[haproxy]=$hap_pid
+  fi
+  if want_row nginx; then
+    start_nginx_stream
+    iperf_port[nginx]=${ngx_pid:+$p_ngx_iperf} http_port[nginx]=${ngx_pid:+$p_ngx_http}
+    redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
+  fi
+  if want_row l4sim-lb; then
+    start_lb
     iperf_port[l4sim-lb]=${lb_iperf_pid:+$p_lb_iperf} http_port[l4sim-lb]=${lb_http_pid:+$p_lb_http}
     redis_port[l4sim-lb]=${lb_redis_pid:+$p_lb_redis} proxy_pid[l4sim-lb]=$lb_http_pid
   fi
-fi
+}
 
 # Every measurement runs for each row in turn; the order rotates by one row per repetition.
 for ((rep = 1; rep <= reps; rep++)); do
   order=()
   for ((i = 0; i < ${#rows[@]}; i++)); do order+=("${rows[(i + rep - 1) % ${#rows[@]}]}"); done
   log "repetition $rep/$reps: ${order[*]}"
+  start_proxies
   for row in "${order[@]}"; do
     # Memory on a proxy that holds nothing else; direct has no proxy memory.
     [ "$row" = direct ] || measure_idle "$row" "${http_port[$row]}" "${proxy_pid[$row]}"
