@@ -5,7 +5,12 @@
   wait-listen PORT SECS     exit 0 once something listens on 127.0.0.1:PORT, 1 after SECS
   iperf FILE                print Gbit/s received from an `iperf3 -J` report
   wrk FILE                  print "req/s p50_ms p99_ms errors" from a `wrk --latency` report
-  table FILE                print the result tables from the "row<TAB>key<TAB>value" file
+  redis FILE                print "set_rps get_rps ping_rps" from a `redis-benchmark --csv` report
+  wait-conns PORT N SECS    exit 0 once at most N established connections have remote port
+                            PORT (a proxy's teardown finished), 1 after SECS
+  table FILE [JSON]         print the result tables from the "row<TAB>key<TAB>value" file (a
+                            key may repeat, one value per repetition: median and spread are
+                            shown) and, with JSON, write every value, median, min and max there
 
 A parse that finds nothing exits 1 and prints nothing: the caller records "err".
 """
@@ -53,6 +58,46 @@ def wait_listen(port, secs):
             return 0
         time.sleep(0.05)
     return 1
+
+
+def established_to(port):
+    want = f":{port:04X}"
+    n = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "01" and fields[2].endswith(want):  # 01 = ESTABLISHED
+                        n += 1
+        except OSError:
+            pass
+    return n
+
+
+def wait_conns(port, most, secs):
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        if established_to(port) <= most:
+            return 0
+        time.sleep(0.05)
+    return 1
+
+
+def redis(path):
+    # redis-benchmark --csv: a header line, then "TEST","rps",... per test.
+    rates = {}
+    with open(path) as f:
+        for line in f:
+            cells = [c.strip().strip('"') for c in line.strip().split(",")]
+            if len(cells) >= 2 and cells[0] in ("SET", "GET", "PING_MBULK", "PING_INLINE"):
+                rates[cells[0]] = float(cells[1])
+    ping = rates.get("PING_MBULK", rates.get("PING_INLINE"))
+    if "SET" not in rates or "GET" not in rates or ping is None:
+        return 1
+    print(f"{rates['SET']:.0f} {rates['GET']:.0f} {ping:.0f}")
+    return 0
 
 
 def iperf(path):
@@ -104,7 +149,11 @@ COLUMNS = [
     ("ka_rps", "k-a req/s", "{:.0f}"),
     ("ka_p50", "k-a p50", "{:.3f}"),
     ("ka_p99", "k-a p99", "{:.3f}"),
+    ("redis_set", "redis SET/s", "{:.0f}"),
+    ("redis_get", "redis GET/s", "{:.0f}"),
+    ("redis_ping", "redis PING/s", "{:.0f}"),
     ("idle_kb", "kB/idle conn", "{:.2f}"),
+    ("idle_held", "idle held", "{:.0f}"),
 ]
 BASELINE = "haproxy"
 
@@ -114,6 +163,12 @@ def _num(v):
         return float(v)
     except (TypeError, ValueError):
         return None
+
+
+def _median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def _print(rows, headers):
@@ -126,48 +181,81 @@ def _print(rows, headers):
         print(line(r))
 
 
-def table(path):
-    results, order = {}, []
+def _summaries(path):
+    """{row: {key: {"values": [...], "median", "min", "max", "spread_pct"}}} and row order."""
+    raw, order = {}, []
     with open(path) as f:
-        for raw in f:
-            parts = raw.rstrip("\n").split("\t")
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
             if len(parts) != 3:
                 continue
             row, key, value = parts
-            if row not in results:
-                results[row] = {}
+            if row not in raw:
+                raw[row] = {}
                 order.append(row)
-            results[row][key] = value
+            raw[row].setdefault(key, []).append(value)
+    out = {}
+    for row, keys in raw.items():
+        out[row] = {}
+        for key, values in keys.items():
+            nums = [n for n in (_num(v) for v in values) if n is not None]
+            entry = {"values": [_num(v) if _num(v) is not None else v for v in values]}
+            if nums:
+                med = _median(nums)
+                entry.update(median=med, min=min(nums), max=max(nums),
+                             spread_pct=(max(nums) - min(nums)) / med * 100 if med else 0.0,
+                             failed=len(values) - len(nums))
+            out[row][key] = entry
+    return out, order
 
-    headers = ["proxy"] + [h for _, h, _ in COLUMNS]
-    rows = []
-    for row in order:
-        cells = [row]
-        for key, _, fmt in COLUMNS:
-            v = results[row].get(key, "err")
-            n = _num(v)
-            cells.append(fmt.format(n) if n is not None else v)
-        rows.append(cells)
-    print("Results (Gbit/s; req/s; latencies in ms; kB of proxy RSS per idle connection)")
+
+def table(path, json_path=None):
+    data, order = _summaries(path)
+    columns = [c for c in COLUMNS if any(c[0] in data[r] for r in order)]
+
+    def cell(row, key, fmt):
+        e = data[row].get(key)
+        if e is None:
+            return "-"
+        if "median" not in e:
+            return str(e["values"][0])
+        text = fmt.format(e["median"])
+        if len(e["values"]) > 1:
+            text += f" ±{e['spread_pct'] / 2:.0f}%"
+        if e.get("failed"):
+            text += f" ({e['failed']} err)"
+        return text
+
+    reps = max((len(e["values"]) for r in order for e in data[r].values()), default=1)
+    headers = ["proxy"] + [h for _, h, _ in columns]
+    rows = [[row] + [cell(row, k, fmt) for k, _, fmt in columns] for row in order]
+    print(f"Results: median of {reps} repetition(s), ±half the range (max-min) as % of the median")
+    print("(Gbit/s; req/s; latencies in ms; kB of proxy RSS per idle connection)")
     _print(rows, headers)
 
-    base = results.get(BASELINE, {})
+    ratios = {}
+    base = data.get(BASELINE, {})
     rows = []
     for row in order:
         cells = [row]
-        for key, _, _ in COLUMNS:
-            a, b = _num(results[row].get(key)), _num(base.get(key))
-            if a is None or b is None:
-                cells.append("-")
-            elif b == 0:
+        ratios[row] = {}
+        for key, _, _ in columns:
+            a = data[row].get(key, {}).get("median")
+            b = base.get(key, {}).get("median")
+            if a is None or b is None or b == 0:
                 cells.append("-")
             else:
+                ratios[row][key] = a / b
                 cells.append(f"{a / b:.2f}")
         rows.append(cells)
     print()
-    print(f"Ratios to {BASELINE} (value / {BASELINE}; higher is better for Gbit/s and req/s, "
+    print(f"Ratios of medians to {BASELINE} (higher is better for Gbit/s and req/s, "
           "lower for latency and kB)")
     _print(rows, headers)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"rows": order, "results": data, "ratios_to": BASELINE, "ratios": ratios},
+                      f, indent=1, sort_keys=True)
     return 0
 
 
@@ -186,8 +274,12 @@ def main(argv):
             return iperf(args[0])
         if cmd == "wrk":
             return wrk(args[0])
+        if cmd == "redis":
+            return redis(args[0])
+        if cmd == "wait-conns":
+            return wait_conns(int(args[0]), int(args[1]), float(args[2]))
         if cmd == "table":
-            return table(args[0])
+            return table(args[0], args[1] if len(args) > 1 else None)
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
         print(f"bench_util {cmd}: {e}", file=sys.stderr)
         return 1

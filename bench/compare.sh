@@ -2,20 +2,32 @@
 # Side-by-side benchmark on loopback: l4sim's `lb` against HAProxy (mode tcp) and nginx's
 # stream module, with a "direct" row (no proxy) as the ceiling.
 #
-#   bench/compare.sh            full run (iperf3 -t 5, wrk -d5s, 5,000 idle connections), ~2 min
-#   bench/compare.sh --quick    smoke run (iperf3 -t 2, wrk -d2s, 500 idle connections), ~40 s
-#   options: --keep-tmp (keep configs and logs), --no-build (never build the lb)
+#   bench/compare.sh            full run: 3 repetitions of iperf3 -t 5, wrk -d5s, redis-benchmark
+#                               -n 100000, 5,000 idle connections (~10 min)
+#   bench/compare.sh --quick    smoke run: iperf3 -t 2, wrk -d2s, -n 20000, 500 idle connections
+#   options: --reps N (repetitions, default 3), --rows LIST (comma-separated subset of
+#            direct,haproxy,nginx,l4sim-lb; default all), --out PREFIX (write PREFIX.txt and
+#            PREFIX.json; default build/bench/compare-<UTC time>), --keep-tmp (keep configs and
+#            logs), --no-build (never build the lb)
 #
 # Measures per proxy: iperf3 throughput with 1 and 4 streams; wrk request rate and p50/p99
 # latency against an nginx HTTP backend with `Connection: close` (a new proxied connection
-# per request) and with keep-alive; the proxy's resident memory per idle proxied connection.
-# Installs what it lacks from Debian (haproxy nginx libnginx-mod-stream iperf3 wrk python3).
-# Environment: L4SIM_BUILD_DIR (default build) locates apps/lb/lb.
+# per request) and with keep-alive; redis-benchmark -c 50 (SET, GET, PING) through three
+# redis-server backends (direct: one of them, no proxy); the proxy's resident memory per idle
+# proxied connection and how many of them it held. Each measurement runs once per proxy in
+# turn (the order rotates between repetitions), so slow drift of the machine hits all alike;
+# the table shows the median and the spread of the repetitions, the JSON file every value.
+# HAProxy checks its servers as often as lb does (every 1 s, rise 1, fall 1, 1 s timeout);
+# nginx's open-source stream module has no active checks.
+# Installs what it lacks from Debian (haproxy nginx libnginx-mod-stream iperf3 wrk redis-server
+# redis-tools python3). Environment: L4SIM_BUILD_DIR (default build) locates apps/lb/lb;
+# LB_LOOPS, when set, is passed on to the lb.
 #
-# It is a benchmark, not a test: a failing measurement prints "err" and the run goes on; the
-# exit status is 0 unless the tools cannot be installed. Tables go to stdout, progress to
-# stderr. Everything runs on 127.0.0.1 with ports picked free; every process it starts is
-# stopped on exit; every load is bounded in time (timeout around each tool).
+# It is a benchmark, not a test: a failing measurement records "err" and the run goes on; the
+# exit status is 0 unless the tools cannot be installed. Tables go to stdout (and PREFIX.txt),
+# progress to stderr. Everything runs on 127.0.0.1 with ports picked free; every process it
+# starts is stopped on exit; every load is bounded in time (timeout around each tool); every
+# wait is on a condition (a port listening, connections gone), never a fixed sleep.
 
 set -uo pipefail  # no -e: a failed measurement must not end the run
 
@@ -23,22 +35,37 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 util=(python3 "$here/bench_util.py")
 
-quick=0 keep_tmp=0 build_lb=1
-for arg in "$@"; do
-  case "$arg" in
+quick=0 keep_tmp=0 build_lb=1 reps=3 rows_wanted=direct,haproxy,nginx,l4sim-lb out_prefix=
+usage() {
+  echo "compare.sh: $1 (--quick, --reps N, --rows LIST, --out PREFIX, --keep-tmp, --no-build)" >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) quick=1 ;;
     --keep-tmp) keep_tmp=1 ;;
     --no-build) build_lb=0 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "compare.sh: unknown option $arg (--quick, --keep-tmp, --no-build)" >&2; exit 2 ;;
+    --reps) [ $# -ge 2 ] || usage "--reps needs a number"; reps=$2; shift ;;
+    --rows) [ $# -ge 2 ] || usage "--rows needs a list"; rows_wanted=$2; shift ;;
+    --out) [ $# -ge 2 ] || usage "--out needs a path prefix"; out_prefix=$2; shift ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage "unknown option $1" ;;
   esac
+  shift
 done
+case "$reps" in '' | *[!0-9]* | 0) usage "--reps wants a whole number above 0" ;; esac
+for r in ${rows_wanted//,/ }; do
+  case "$r" in direct | haproxy | nginx | l4sim-lb) ;; *) usage "unknown row in --rows" ;; esac
+done
+want_row() { case ",$rows_wanted," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 if [ "$quick" = 1 ]; then
-  iperf_secs=2 wrk_secs=2 idle_count=500
+  iperf_secs=2 wrk_secs=2 idle_count=500 redis_requests=20000
 else
-  iperf_secs=5 wrk_secs=5 idle_count=5000
+  iperf_secs=5 wrk_secs=5 idle_count=5000 redis_requests=100000
 fi
+redis_clients=50
+health_interval=1  # seconds: lb's LB_HEALTH_INTERVAL and HAProxy's `inter`
 wrk_threads=2 wrk_conns=32
 proxy_threads=2  # haproxy nbthread, nginx worker_processes: each tool's sane default for 2 cores
 
@@ -47,7 +74,7 @@ log() { echo "[compare] $*" >&2; }
 # ---------------------------------------------------------------------------------------
 # Tools
 
-packages=(haproxy nginx libnginx-mod-stream iperf3 wrk python3)
+packages=(haproxy nginx libnginx-mod-stream iperf3 wrk redis-server redis-tools python3)
 
 # A package's service may start on install (nginx on port 80): stop only what we started.
 stop_service_if_started() {
@@ -82,7 +109,7 @@ install_tools() {
     }
   fi
   for p in "${missing[@]}"; do
-    case "$p" in nginx | haproxy | iperf3) stop_service_if_started "$p" ;; esac
+    case "$p" in nginx | haproxy | iperf3 | redis-server) stop_service_if_started "$p" ;; esac
   done
 }
 
@@ -156,7 +183,8 @@ hap_maxconn=$(( (nofile - 500) / 2 ))
 ngx_conns=$(( nofile < 20000 ? nofile : 20000 ))
 
 read -r p_iperf p_http p_hap_iperf p_hap_http p_ngx_iperf p_ngx_http p_lb_iperf p_lb_http \
-  < <("${util[@]}" ports 8 | tr '\n' ' ')
+  p_redis1 p_redis2 p_redis3 p_hap_redis p_ngx_redis p_lb_redis \
+  < <("${util[@]}" ports 14 | tr '\n' ' ')
 
 # ---------------------------------------------------------------------------------------
 # Backends
@@ -200,8 +228,21 @@ EOF
   wait_listen "$p_http" || log "nginx HTTP backend did not come up: $(tail -3 "$tmp/backend/error.log" 2>/dev/null)"
 }
 
+start_redis_backends() {
+  local p
+  for p in "$p_redis1" "$p_redis2" "$p_redis3"; do
+    mkdir -p "$tmp/redis-$p"
+    # No persistence, no protected mode (loopback only), in the foreground so we own the pid.
+    start_bg "$tmp/redis-$p/log" redis-server --bind 127.0.0.1 --port "$p" --save '' \
+      --appendonly no --protected-mode no --daemonize no --dir "$tmp/redis-$p" \
+      --maxclients 10000
+    wait_listen "$p" || log "redis-server on $p did not come up: $(tail -3 "$tmp/redis-$p/log")"
+  done
+}
+
 # ---------------------------------------------------------------------------------------
-# Proxies under test. Each gets two listeners: one to iperf3, one to the HTTP backend.
+# Proxies under test. Each gets three listeners: to iperf3, to the HTTP backend and to the
+# three redis-servers.
 # The *_pid variables name the process whose tree's RSS is measured ("" = not running).
 
 hap_pid=
@@ -214,19 +255,28 @@ global
 defaults
   mode tcp
   maxconn $hap_maxconn
+  balance roundrobin
   timeout connect 5s
+  timeout check 1s
   timeout client 10m
   timeout server 10m
+  # Health checks as lb does them: a TCP connect every $health_interval s, UP/DOWN after one.
+  default-server check inter ${health_interval}s rise 1 fall 1
 listen to_iperf
   bind 127.0.0.1:$p_hap_iperf
   server iperf 127.0.0.1:$p_iperf
 listen to_http
   bind 127.0.0.1:$p_hap_http
   server http 127.0.0.1:$p_http
+listen to_redis
+  bind 127.0.0.1:$p_hap_redis
+  server r1 127.0.0.1:$p_redis1
+  server r2 127.0.0.1:$p_redis2
+  server r3 127.0.0.1:$p_redis3
 EOF
   # -db: stay in the foreground, so our pid is the process that holds the connections.
   start_bg "$tmp/haproxy/haproxy.log" haproxy -db -f "$tmp/haproxy/haproxy.cfg"
-  if wait_listen "$p_hap_iperf" && wait_listen "$p_hap_http"; then
+  if wait_listen "$p_hap_iperf" && wait_listen "$p_hap_http" && wait_listen "$p_hap_redis"; then
     hap_pid=$last_pid
   else
     log "haproxy did not come up: $(tail -3 "$tmp/haproxy/haproxy.log")"
@@ -252,12 +302,18 @@ pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/error.log warn;
 events { worker_connections $ngx_conns; }
 stream {
+  upstream redis {
+    server 127.0.0.1:$p_redis1;
+    server 127.0.0.1:$p_redis2;
+    server 127.0.0.1:$p_redis3;
+  }
   server { listen 127.0.0.1:$p_ngx_iperf backlog=4096; proxy_pass 127.0.0.1:$p_iperf; }
   server { listen 127.0.0.1:$p_ngx_http backlog=4096; proxy_pass 127.0.0.1:$p_http; }
+  server { listen 127.0.0.1:$p_ngx_redis backlog=4096; proxy_pass redis; }
 }
 EOF
   start_bg "$tmp/nginx/stdout.log" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
-  if wait_listen "$p_ngx_iperf" && wait_listen "$p_ngx_http"; then
+  if wait_listen "$p_ngx_iperf" && wait_listen "$p_ngx_http" && wait_listen "$p_ngx_redis"; then
     ngx_pid=$last_pid
   else
     log "nginx stream did not come up: $(tail -3 "$tmp/nginx/error.log" "$tmp/nginx/stdout.log" 2>/dev/null)"
@@ -266,26 +322,30 @@ EOF
 
 lb_bin=${L4SIM_BUILD_DIR:-build}/apps/lb/lb
 case "$lb_bin" in /*) ;; *) lb_bin=$root/$lb_bin ;; esac
-lb_iperf_pid=''
-lb_http_pid=''
+lb_iperf_pid='' lb_http_pid='' lb_redis_pid=''
 lb_state=ok  # ok | n/a (no binary) | err (it did not start)
+# The lb's settings for the bench: as many connections as HAProxy may hold, idle timeouts as
+# long as HAProxy's (10 min) and its connect timeout (5 s), so that neither closes connections
+# the other keeps (5,000 connects at once overflow the backend's backlog: a dropped SYN is
+# sent again after 1 s, which a 1 s connect timeout does not wait for).
+lb_env=(LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=$health_interval LB_HEALTH_TIMEOUT=1
+  LB_STATS_INTERVAL=0 LB_MAX_CONNS=$hap_maxconn LB_CLIENT_TIMEOUT=600 LB_SERVER_TIMEOUT=600
+  LB_TUNNEL_TIMEOUT=600 LB_CLIENT_FIN_TIMEOUT=600 LB_CONNECT_TIMEOUT_MS=5000)
+[ -n "${LB_LOOPS:-}" ] && lb_env+=("LB_LOOPS=$LB_LOOPS")
 
-# Starts one lb (one backend per lb: it is configured by environment only); waits for its
-# "ready on port" line. Sets lb_started to its pid, or to "" when it did not come up.
+# Starts one lb (it is configured by environment only: one listener each) and waits for its
+# port. Sets lb_started to its pid, or to "" when it did not come up.
 # (Not run in $(...): the pid must reach this shell's pids for the cleanup.)
-start_one_lb() {  # name port backend_port
-  local name=$1 port=$2 backend=$3 logfile=$tmp/lb-$1.log
+start_one_lb() {  # name port backends
+  local name=$1 port=$2 backends=$3 logfile=$tmp/lb-$1.log
   lb_started=
-  start_bg "$logfile" env LB_HOST=127.0.0.1 LB_PORT="$port" LB_ID="bench-$name" \
-    LB_BACKENDS="127.0.0.1:$backend" \
-    LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0 "$lb_bin"
-  local pid=$last_pid
-  for _ in $(seq 100); do
-    if grep -q 'ready on port' "$logfile" 2>/dev/null; then lb_started=$pid; return 0; fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "lb ($name) did not say it was ready: $(tail -3 "$logfile" 2>/dev/null)"
+  start_bg "$logfile" env "${lb_env[@]}" LB_PORT="$port" LB_ID="bench-$name" \
+    LB_BACKENDS="$backends" "$lb_bin"
+  if wait_listen "$port" 20; then
+    lb_started=$last_pid
+    return 0
+  fi
+  log "lb ($name) did not listen on $port: $(tail -3 "$logfile" 2>/dev/null)"
   return 1
 }
 
@@ -300,11 +360,14 @@ start_lb() {
     lb_state=n/a
     return
   fi
-  start_one_lb iperf "$p_lb_iperf" "$p_iperf"
+  start_one_lb iperf "$p_lb_iperf" "127.0.0.1:$p_iperf"
   lb_iperf_pid=$lb_started
-  start_one_lb http "$p_lb_http" "$p_http"
+  start_one_lb http "$p_lb_http" "127.0.0.1:$p_http"
   lb_http_pid=$lb_started
-  [ -n "$lb_iperf_pid" ] || [ -n "$lb_http_pid" ] || lb_state=err
+  start_one_lb redis "$p_lb_redis" \
+    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3"
+  lb_redis_pid=$lb_started
+  [ -n "$lb_iperf_pid" ] || [ -n "$lb_http_pid" ] || [ -n "$lb_redis_pid" ] || lb_state=err
 }
 
 # ---------------------------------------------------------------------------------------
@@ -365,85 +428,147 @@ measure_idle() {  # row port pid
   if [ -z "$port" ] || [ -z "$pid" ]; then record "$row" idle_kb err; return; fi
   log "$row: $idle_count idle connections"
   if run_bounded 120 python3 "$here/idle_conns.py" --port "$port" --count "$idle_count" \
-      --pid "$pid" --backend-port "$p_http" --wait 20 --settle 1 \
+      --pid "$pid" --backend-port "$p_http" --wait 20 --settle 5 \
       >"$tmp/idle-$row.out" 2>"$tmp/idle-$row.log"; then
     local kb held
     read -r kb held <"$tmp/idle-$row.out"
     record "$row" idle_kb "$kb"
+    record "$row" idle_held "$held"
     [ "$held" = "$idle_count" ] ||
       notes+=("$row idle: the proxy closed $((idle_count - held)) of $idle_count idle connections; kB over the $held held")
   else
     record "$row" idle_kb err
+    record "$row" idle_held err
   fi
   cat "$tmp/idle-$row.log" >&2
-  # Let the proxy and the backend tear the connections down before the next test.
-  sleep 1
+  # The next test starts once the proxy has torn its backend side down.
+  "${util[@]}" wait-conns "$p_http" "$idle_base" 60 ||
+    log "$row: backend-side connections still open after 60 s"
 }
 
-# One row: memory first, on a proxy that has not yet grown its pools under load.
-measure_row() {  # row iperf_port http_port pid
-  local row=$1 iperf_port=$2 http_port=$3 pid=$4
-  if [ "$row" = direct ]; then
-    record "$row" idle_kb -  # no proxy, no proxy memory
-  else
-    measure_idle "$row" "$http_port" "$pid"
+# redis-benchmark -c 50 SET, GET and PING (requests per second, as it reports them).
+measure_redis() {  # row port
+  local row=$1 port=$2 out=$tmp/redis-$1.csv value
+  if [ -z "$port" ]; then
+    record "$row" redis_set err; record "$row" redis_get err; record "$row" redis_ping err
+    return
   fi
-  measure_iperf "$row" "$iperf_port" 1
-  measure_iperf "$row" "$iperf_port" 4
-  measure_wrk "$row" "$http_port" close
-  measure_wrk "$row" "$http_port" ka
+  log "$row: redis-benchmark -c $redis_clients -n $redis_requests -t set,get,ping"
+  # redis-benchmark retries a refused connection forever: the timeout bounds it.
+  run_bounded 120 redis-benchmark -h 127.0.0.1 -p "$port" -c "$redis_clients" \
+    -n "$redis_requests" -t set,get,ping --csv >"$out" 2>"$out.err"
+  if value=$("${util[@]}" redis "$out" 2>/dev/null); then
+    local set get ping
+    read -r set get ping <<<"$value"
+    record "$row" redis_set "$set"; record "$row" redis_get "$get"; record "$row" redis_ping "$ping"
+  else
+    record "$row" redis_set err; record "$row" redis_get err; record "$row" redis_ping err
+    log "$row: redis-benchmark failed: $(tail -c 300 "$out.err")"
+  fi
 }
 
-record_na() {  # row
-  local key
-  for key in iperf1 iperf4 close_rps close_p50 close_p99 ka_rps ka_p50 ka_p99 idle_kb; do
-    record "$1" "$key" n/a
-  done
-}
+# Each row's ports (empty: its proxy is not running) and the pid whose tree's RSS is measured.
+declare -A iperf_port http_port redis_port proxy_pid
 
 # ---------------------------------------------------------------------------------------
 # Run
 
-log "working in $tmp; fd limit $nofile"
+log "working in $tmp; fd limit $nofile; $reps repetition(s); rows $rows_wanted"
 start_iperf_server
 start_http_backend
-start_haproxy
-start_nginx_stream
-start_lb
+start_redis_backends
+idle_base=$(python3 -c "import sys; sys.path.insert(0, sys.argv[1]); import bench_util
+print(bench_util.established_to(int(sys.argv[2])))" "$here" "$p_http")
+rows=()
+want_row direct && rows+=(direct)
+want_row haproxy && rows+=(haproxy)
+want_row nginx && rows+=(nginx)
+want_row l4sim-lb && rows+=(l4sim-lb)
+iperf_port[direct]=$p_iperf http_port[direct]=$p_http redis_port[direct]=$p_redis1
+proxy_pid[direct]=
 
-measure_row direct "$p_iperf" "$p_http" ""
-measure_row haproxy "${hap_pid:+$p_hap_iperf}" "${hap_pid:+$p_hap_http}" "$hap_pid"
-measure_row nginx "${ngx_pid:+$p_ngx_iperf}" "${ngx_pid:+$p_ngx_http}" "$ngx_pid"
-if [ "$lb_state" = n/a ]; then
-  record_na l4sim-lb
-else
-  measure_row l4sim-lb "${lb_iperf_pid:+$p_lb_iperf}" "${lb_http_pid:+$p_lb_http}" "$lb_http_pid"
-fi
+# (Re)starts the proxies: each repetition measures memory on fresh processes (a proxy that
+# kept its pools from the previous repetition would show no growth).
+start_proxies() {
+  local pid
+  for pid in $hap_pid $ngx_pid $lb_iperf_pid $lb_http_pid $lb_redis_pid; do stop_pid "$pid"; done
+  hap_pid= ngx_pid= lb_iperf_pid= lb_http_pid= lb_redis_pid=
+  if want_row haproxy; then
+    start_haproxy
+    iperf_port[haproxy]=${hap_pid:+$p_hap_iperf} http_port[haproxy]=${hap_pid:+$p_hap_http}
+    redis_port[haproxy]=${hap_pid:+$p_hap_redis} proxy_pid[haproxy]=$hap_pid
+  fi
+  if want_row nginx; then
+    start_nginx_stream
+    iperf_port[nginx]=${ngx_pid:+$p_ngx_iperf} http_port[nginx]=${ngx_pid:+$p_ngx_http}
+    redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
+  fi
+  if want_row l4sim-lb; then
+    start_lb
+    iperf_port[l4sim-lb]=${lb_iperf_pid:+$p_lb_iperf} http_port[l4sim-lb]=${lb_http_pid:+$p_lb_http}
+    redis_port[l4sim-lb]=${lb_redis_pid:+$p_lb_redis} proxy_pid[l4sim-lb]=$lb_http_pid
+  fi
+}
+
+# Every measurement runs for each row in turn; the order rotates by one row per repetition.
+for ((rep = 1; rep <= reps; rep++)); do
+  order=()
+  for ((i = 0; i < ${#rows[@]}; i++)); do order+=("${rows[(i + rep - 1) % ${#rows[@]}]}"); done
+  log "repetition $rep/$reps: ${order[*]}"
+  start_proxies
+  for row in "${order[@]}"; do
+    # Memory on a proxy that holds nothing else; direct has no proxy memory.
+    [ "$row" = direct ] || measure_idle "$row" "${http_port[$row]}" "${proxy_pid[$row]}"
+  done
+  for row in "${order[@]}"; do measure_iperf "$row" "${iperf_port[$row]}" 1; done
+  for row in "${order[@]}"; do measure_iperf "$row" "${iperf_port[$row]}" 4; done
+  for row in "${order[@]}"; do measure_wrk "$row" "${http_port[$row]}" close; done
+  for row in "${order[@]}"; do measure_wrk "$row" "${http_port[$row]}" ka; done
+  for row in "${order[@]}"; do measure_redis "$row" "${redis_port[$row]}"; done
+done
 
 # ---------------------------------------------------------------------------------------
 # Report
 
-echo "l4sim proxy comparison — $(date -u '+%Y-%m-%d %H:%M:%S UTC') — $(uname -sr), $(nproc) cores"
-echo "mode: $([ "$quick" = 1 ] && echo quick || echo full)"
-echo "versions:"
-echo "  $(haproxy -v 2>&1 | head -1)"
-echo "  $(nginx -v 2>&1 | head -1)"
-echo "  $(iperf3 --version 2>&1 | head -1)"
-echo "  $(wrk --version 2>&1 | head -1 | sed 's/ Copyright.*//')"
-if [ -x "$lb_bin" ]; then echo "  l4sim lb: $lb_bin (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"; else echo "  l4sim lb: n/a"; fi
-echo "settings:"
-echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn"
-echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns, worker_rlimit_nofile $nofile"
-echo "  l4sim lb: LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=1 LB_STATS_INTERVAL=0, one process per backend"
-echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\")"
-echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
-  "(close: -H 'Connection: close'); idle: $idle_count connections to the HTTP listener"
-echo "  all on 127.0.0.1; load generators, proxies and backends share the same cores"
-echo
-"${util[@]}" table "$results" || echo "(could not format the results: $(cat "$results"))"
-if [ ${#notes[@]} -gt 0 ]; then
-  echo
-  echo "notes:"
-  for n in "${notes[@]}"; do echo "  $n"; done
+if [ -z "$out_prefix" ]; then
+  out_dir=${L4SIM_BUILD_DIR:-build}
+  case "$out_dir" in /*) ;; *) out_dir=$root/$out_dir ;; esac
+  out_prefix=$out_dir/bench/compare-$(date -u +%Y%m%dT%H%M%SZ)
 fi
+mkdir -p "$(dirname "$out_prefix")"
+
+report() {
+  echo "l4sim proxy comparison — $(date -u '+%Y-%m-%d %H:%M:%S UTC') — $(uname -sr), $(nproc) cores"
+  echo "mode: $([ "$quick" = 1 ] && echo quick || echo full), $reps repetition(s), rows ${rows[*]}"
+  echo "versions:"
+  echo "  $(haproxy -v 2>&1 | head -1)"
+  echo "  $(nginx -v 2>&1 | head -1)"
+  echo "  $(iperf3 --version 2>&1 | head -1)"
+  echo "  $(wrk --version 2>&1 | head -1 | sed 's/ Copyright.*//')"
+  echo "  $(redis-benchmark --version 2>&1 | head -1)"
+  if [ -x "$lb_bin" ]; then
+    echo "  l4sim lb: $lb_bin (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  else
+    echo "  l4sim lb: n/a"
+  fi
+  echo "settings:"
+  echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn, check inter ${health_interval}s rise 1 fall 1"
+  echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns (no active checks)"
+  echo "  l4sim lb: ${lb_env[*]}, one process per listener"
+  echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\"); 3 redis-server"
+  echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
+    "(close: -H 'Connection: close'); redis-benchmark -c $redis_clients -n $redis_requests" \
+    "-t set,get,ping (direct: one redis-server); idle: $idle_count connections to the HTTP listener"
+  echo "  all on 127.0.0.1; load generators, proxies and backends share the same cores"
+  echo
+  "${util[@]}" table "$results" "$out_prefix.json" ||
+    echo "(could not format the results: $(cat "$results"))"
+  if [ ${#notes[@]} -gt 0 ]; then
+    echo
+    echo "notes:"
+    for n in "${notes[@]}"; do echo "  $n"; done
+  fi
+}
+report | tee "$out_prefix.txt"
+log "table in $out_prefix.txt, every value in $out_prefix.json"
 exit 0

@@ -10,7 +10,8 @@ details on stderr, then closes every connection.
 
 Exit 1 (nothing on stdout) when not every connection could be opened, when the proxy closed
 more than 1% of them, or when the proxy is gone.
-Every wait is bounded: --connect-timeout per connection, --wait for the backend side.
+Every wait is bounded: --connect-timeout per connection, --wait for the backend side,
+--settle for the RSS to stop growing.
 """
 
 import argparse
@@ -85,8 +86,8 @@ def main():
                     help="port the proxy forwards to (its side is counted)")
     ap.add_argument("--wait", type=float, default=20.0,
                     help="at most this long (s) for the proxy's backend side")
-    ap.add_argument("--settle", type=float, default=1.0,
-                    help="pause (s) before reading RSS, for lazy allocations to land")
+    ap.add_argument("--settle", type=float, default=5.0,
+                    help="at most this long (s) for RSS to stop growing (lazy allocations)")
     ap.add_argument("--connect-timeout", type=float, default=10.0)
     args = ap.parse_args()
 
@@ -129,7 +130,16 @@ def main():
         if backend < target:
             print(f"idle_conns: only {backend - backend_before}/{args.count} backend-side "
                   f"connections after {args.wait:.0f} s; measuring anyway", file=sys.stderr)
-        time.sleep(args.settle)
+        # Lazy allocations land a little after the connections: wait until two readings
+        # 200 ms apart agree within 64 kB (bounded by --settle), not for a fixed time.
+        deadline = time.monotonic() + args.settle
+        last = rss_kb(args.pid)
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = rss_kb(args.pid)
+            if now is None or last is None or abs(now - last) <= 64:
+                break
+            last = now
 
         # A proxy that closed some of our connections would look cheap: find them without
         # blocking (a closed peer reads as b"" or an error) and divide by those still held.

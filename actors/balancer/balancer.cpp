@@ -100,8 +100,18 @@ balancer_control_actor::behavior_type control_impl(balancer_control_actor::point
 
 }  // namespace
 
+void balancer_handle::close() const {
+  caf::anon_send(listener, caf::close_atom_v);
+  if (loops) {
+    loops->close();
+  }
+}
+
 void balancer_handle::stop() const {
   auto reason = caf::exit_reason::user_shutdown;
+  if (loops) {
+    loops->stop();
+  }
   caf::anon_send_exit(listener, reason);
   caf::anon_send_exit(health, reason);
   caf::anon_send_exit(picker, reason);
@@ -146,6 +156,10 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, result.access_log};
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
+  lcfg.reuse_port = cfg.loops > 1;
+  if (cfg.loops > 1 && cfg.max_conns > 0) {
+    lcfg.max_conns = (cfg.max_conns + cfg.loops - 1) / cfg.loops;  // shared evenly
+  }
   auto listener = spawn_listener(sys, lcfg);
   if (!listener) {
     caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);
@@ -158,6 +172,21 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   result.listener = listener->actor;
   caf::anon_send(result.picker, caf::join_atom_v, session_closer_actor{result.listener});
   result.port = listener->port;
+  if (cfg.loops > 1) {
+    lcfg.port = result.port;
+    // The main listener took its share of max_conns below; each loop takes as much.
+    auto loops = listener_loops::spawn(cfg.loops - 1, lcfg);
+    if (!loops) {
+      caf::anon_send_exit(result.listener, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(result.dialer, caf::exit_reason::user_shutdown);
+      return loops.error();
+    }
+    result.loops = std::move(*loops);
+    for (auto& l : result.loops->listeners()) {
+      caf::anon_send(result.picker, caf::join_atom_v, session_closer_actor{l});
+    }
+  }
   cfg.health.log = cfg.log;
   result.resolver = spawn_resolver(sys);
   result.health = spawn_health_monitor(sys, cfg.health, cfg.backends, result.picker, result.dialer,

@@ -5,6 +5,7 @@
 // (actors/director/local_stage.hpp).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@ struct balancer_config {
   outlier_config outlier;       ///< passive health; `consecutive` 0 = off
   std::string access_log;       ///< one line per connection: "stdout", a file, "" = off
   bool log = true;
+  uint32_t loops = 1;  ///< I/O loops accepting and relaying (listener_loops beyond the first)
 };
 
 /// The actors of a running balancer.
@@ -60,6 +62,10 @@ struct balancer_handle {
   caf::actor reporter;    ///< invalid when the stats log is off
   caf::actor access_log;  ///< invalid when the access log is off
   balancer_control_actor control;
+  std::shared_ptr<listener_loops> loops;  ///< null with one loop
+
+  /// Stops accepting on every loop; open sessions stay.
+  void close() const;
 
   /// Stops accepting, closes every session and stops every actor.
   void stop() const;

@@ -36,7 +36,8 @@ namespace l4sim::actors {
 struct pump_config {
   size_t high_water = 128 * 1024;  ///< pause the source past this many queued bytes
   size_t low_water = 32 * 1024;    ///< resume it below this
-  size_t max_read = 64 * 1024;     ///< reads start at 4 KiB and double up to this
+  size_t min_read = 1024;          ///< reads start at this size (see broker_pump::adopt)
+  size_t max_read = 64 * 1024;     ///< and double up to this on full reads
 };
 
 /// Relays one client connection to one backend socket inside a broker.
@@ -101,7 +102,7 @@ class broker_pump {
     bool fin_sent = false;    // we forwarded a FIN to it
     bool reset_sent = false;  // we passed the other side's reset on to it
     uint64_t pending = 0;     // bytes queued toward it
-    size_t read_size = 4096;
+    size_t read_size = 1024;
     session_activity::time_point last_active{};  // last byte read from or written to it
   };
 

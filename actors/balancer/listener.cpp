@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
@@ -233,8 +234,11 @@ class listener : public caf::io::broker {
       return;
     }
     auto fds = watch_->take();
+    if (!fds.empty()) {
+      // One message per batch, not per connection: the picker only counts them.
+      send(cfg_.sessions.picker, accepted_atom_v, static_cast<uint64_t>(fds.size()));
+    }
     for (int fd : fds) {
-      send(cfg_.sessions.picker, accepted_atom_v);
       auto hdl = add_scribe(fd);
       auto session = spawn_session(this, hdl, cfg_.sessions);
       sessions_.emplace(session.address(), session);
@@ -281,7 +285,7 @@ class listener : public caf::io::broker {
 }  // namespace
 
 caf::expected<listener_handle> spawn_listener(caf::actor_system& sys, listener_config cfg) {
-  auto fd = open_listener(cfg.host, cfg.port);
+  auto fd = open_listener(cfg.host, cfg.port, 4096, cfg.reuse_port);
   if (!fd) {
     return fd.error();
   }
@@ -289,6 +293,57 @@ caf::expected<listener_handle> spawn_listener(caf::actor_system& sys, listener_c
   caf::actor_config acfg{&sys.middleman().backend()};
   auto hdl = sys.spawn_class<listener, caf::no_spawn_options>(acfg, std::move(cfg), *fd);
   return listener_handle{caf::actor_cast<listener_actor>(hdl), port};
+}
+
+caf::expected<std::shared_ptr<listener_loops>> listener_loops::spawn(size_t n,
+                                                                     listener_config cfg) {
+  auto loops = std::make_shared<listener_loops>();
+  cfg.reuse_port = true;
+  for (size_t i = 0; i < n; ++i) {
+    auto acfg = std::make_unique<caf::actor_system_config>();
+    configure_system(*acfg);
+    // Its actors run on the middleman's thread; the picker they talk to lives in the main
+    // system, so one scheduler thread is plenty here.
+    acfg->set("scheduler.max-threads", 1);
+    auto sys = std::make_unique<caf::actor_system>(*acfg);
+    auto dialer = spawn_dialer(*sys);
+    auto lcfg = cfg;
+    lcfg.sessions.dialer = dialer;
+    auto listener = spawn_listener(*sys, lcfg);
+    loops->cfgs_.push_back(std::move(acfg));
+    loops->systems_.push_back(std::move(sys));
+    loops->dialers_.push_back(caf::actor_cast<caf::actor>(dialer));
+    if (!listener) {
+      return listener.error();  // `loops` stops what started
+    }
+    loops->listeners_.push_back(listener->actor);
+  }
+  return loops;
+}
+
+void listener_loops::close() const {
+  for (auto& l : listeners_) {
+    caf::anon_send(l, caf::close_atom_v);
+  }
+}
+
+void listener_loops::stop() const {
+  for (auto& l : listeners_) {
+    caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+  }
+  for (auto& d : dialers_) {
+    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  }
+}
+
+listener_loops::~listener_loops() {
+  stop();
+  listeners_.clear();
+  dialers_.clear();
+  // Each system's destructor waits for its actors; then the configs may go.
+  while (!systems_.empty()) {
+    systems_.pop_back();
+  }
 }
 
 }  // namespace l4sim::actors

@@ -18,6 +18,7 @@
 // Out: `accepted_atom` to the picker, `tick_atom` to the sessions.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct listener_config {
   uint32_t max_conns = 4000;  ///< sessions at most; 0 = no cap
   std::string id = "lb";      ///< name in logs
   bool log = true;
+  bool reuse_port = false;  ///< SO_REUSEPORT: other loops' listeners share the port
   session_deps sessions;
 };
 
@@ -53,5 +55,37 @@ struct listener_handle {
 
 /// Opens the listening socket and spawns the listener; fails without spawning anything.
 caf::expected<listener_handle> spawn_listener(caf::actor_system& sys, listener_config cfg);
+
+/// Further I/O loops of one balancer. CAF 0.17 runs every broker of an actor system on its
+/// middleman's one thread, so each further loop is an actor system of its own with a dialer
+/// and a listener on the same port (SO_REUSEPORT; the kernel spreads connections over the
+/// loops). Their sessions use the one picker of the main system, which stays the owner of the
+/// registry. Destroying this stops the loops' actors and waits for their systems.
+class listener_loops {
+ public:
+  listener_loops() = default;
+  listener_loops(const listener_loops&) = delete;
+  listener_loops& operator=(const listener_loops&) = delete;
+  ~listener_loops();
+
+  /// Starts `n` loops listening on `cfg.port` (which must be set: the main listener's); the
+  /// listener must have been opened with `reuse_port`. Fails without leaving any running.
+  static caf::expected<std::shared_ptr<listener_loops>> spawn(size_t n, listener_config cfg);
+
+  /// Returns the loops' listeners.
+  const std::vector<listener_actor>& listeners() const { return listeners_; }
+
+  /// Sends every listener `close_atom` (stop accepting, keep the sessions).
+  void close() const;
+
+  /// Stops every actor of the loops (sessions go with their listener).
+  void stop() const;
+
+ private:
+  std::vector<std::unique_ptr<caf::actor_system_config>> cfgs_;
+  std::vector<std::unique_ptr<caf::actor_system>> systems_;
+  std::vector<listener_actor> listeners_;
+  std::vector<caf::actor> dialers_;
+};
 
 }  // namespace l4sim::actors

@@ -49,7 +49,7 @@ struct picker_state {
   std::vector<caf::actor> subscribers;  // told of every health transition
   std::map<std::string, backend_extra> extra;
   outlier_detector outliers;
-  session_closer_actor closer;
+  std::vector<session_closer_actor> closers;  // the listener of each I/O loop
   uint64_t next_ticket = 0;
   std::mt19937_64 rng;  // slow start's draws, seeded
 
@@ -383,9 +383,10 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         self->state.subscribers.push_back(std::move(subscriber));
       },
       [self](caf::join_atom, session_closer_actor closer) {
-        self->state.closer = std::move(closer);
+        self->state.closers.push_back(std::move(closer));
       },
       [self](accepted_atom) { ++self->state.stats.accepted; },
+      [self](accepted_atom, uint64_t n) { self->state.stats.accepted += n; },
       [self](caf::add_atom, const protocols::backend_spec& be) -> caf::result<std::string> {
         auto& st = self->state;
         if (st.find(be.id) != nullptr) {
@@ -443,8 +444,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         }
         log_event(self, fmt::format("backend {} drain timeout: closing its {} connection(s)", id,
                                     row->active + row->pending));
-        if (st.closer) {
-          self->send(st.closer, caf::delete_atom_v, id);
+        for (auto& closer : st.closers) {
+          self->send(closer, caf::delete_atom_v, id);
         }
         drop_backend(self, id);
       },

@@ -61,7 +61,9 @@ using picker_actor = membership_actor::extend<
     caf::reacts_to<opened_atom, std::string>, caf::reacts_to<failed_atom, std::string>,
     caf::reacts_to<retry_atom, std::string>, caf::reacts_to<caf::close_atom, std::string>,
     caf::reacts_to<protocols::session_finished>, caf::reacts_to<protocols::backend_health_changed>,
-    caf::reacts_to<accepted_atom>, caf::reacts_to<caf::put_atom, protocols::backend_spec>,
+    caf::reacts_to<accepted_atom>,
+    caf::reacts_to<accepted_atom, uint64_t>,  // the listener's count of one batch of accepts
+    caf::reacts_to<caf::put_atom, protocols::backend_spec>,
     caf::reacts_to<caf::join_atom, caf::actor>,
     caf::reacts_to<caf::join_atom, session_closer_actor>,
     caf::reacts_to<caf::timeout_atom, uint64_t>,        // a queued client's deadline

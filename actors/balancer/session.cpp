@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/duration.hpp>
 #include <caf/io/broker.hpp>
 
 #include "actors/balancer/access_log.hpp"
@@ -101,10 +102,10 @@ class session : public caf::io::broker {
 
   void request_pick() {
     busy_ = true;
-    // The picker answers within the queue timeout; the margin only guards against a dead
-    // picker.
-    request(deps_.picker, deps_.cfg.queue_timeout + std::chrono::seconds{10}, pick_atom_v, tried_,
-            client_address_)
+    // No request timeout: the picker always answers (a pick, or queue_timeout after the queue
+    // timeout) and a dead picker's bouncer answers at once; a request timeout would cost a
+    // timer in CAF's clock thread per connection.
+    request(deps_.picker, caf::infinite, pick_atom_v, tried_, client_address_)
         .then(
             [this](const protocols::backend_pick& pick) {
               busy_ = false;
@@ -127,10 +128,9 @@ class session : public caf::io::broker {
   void dial(const protocols::backend_pick& pick) {
     busy_ = true;
     tried_.push_back(pick.id);
-    // The dialer enforces the connect timeout; this deadline only guards against a dead
-    // dialer.
-    request(deps_.dialer, deps_.cfg.connect_timeout + std::chrono::seconds{5}, caf::connect_atom_v,
-            pick.address, pick.port, deps_.cfg.connect_timeout)
+    // No request timeout either: the dialer enforces the connect timeout (see request_pick).
+    request(deps_.dialer, caf::infinite, caf::connect_atom_v, pick.address, pick.port,
+            deps_.cfg.connect_timeout)
         .then(
             [this, id = pick.id](dialed_socket sock) {
               busy_ = false;

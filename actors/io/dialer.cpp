@@ -4,9 +4,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
+#include <set>
 #include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
@@ -114,6 +118,7 @@ struct pending_dial {
   int fd = -1;
   std::string target;
   caf::response_promise promise;
+  caf::actor_clock::time_point deadline;
 };
 
 class dialer : public caf::io::broker {
@@ -129,7 +134,7 @@ class dialer : public caf::io::broker {
           return dial(address, port, timeout, source);
         },
         [this](dialed_atom, uint64_t id) { finish(id, false); },
-        [this](caf::timeout_atom, uint64_t id) { finish(id, true); },
+        [this](caf::timeout_atom) { expire(); },
     };
   }
 
@@ -139,6 +144,7 @@ class dialer : public caf::io::broker {
       kv.second.watch->stop();
     }
     pending_.clear();
+    deadlines_.clear();
   }
 
  private:
@@ -160,8 +166,40 @@ class dialer : public caf::io::broker {
     p.fd = *fd;
     p.target = fmt::format("{}:{}", address, port);
     p.promise = make_response_promise<dialed_socket>();
-    send_later(this, timeout, caf::timeout_atom_v, id);
+    p.deadline = clock().now() + timeout;
+    deadlines_.emplace(p.deadline, id);
+    arm();
     return p.promise;
+  }
+
+  /// Keeps one timer for the earliest deadline, not one per connect: a timer costs a
+  /// wake-up of CAF's clock thread when set and a pipe write into the I/O loop when it
+  /// fires, and on loopback nearly every connect finishes long before its deadline.
+  void arm() {
+    if (deadlines_.empty()) {
+      return;
+    }
+    auto earliest = deadlines_.begin()->first;
+    if (armed_ && *armed_ <= earliest) {
+      return;  // a timer due no later than that is on its way
+    }
+    armed_ = earliest;
+    auto wait = std::chrono::duration_cast<caf::timespan>(earliest - clock().now());
+    send_later(this, std::max(wait, caf::timespan{0}), caf::timeout_atom_v);
+  }
+
+  /// Times out every connect whose deadline passed, then arms for the next.
+  void expire() {
+    auto now = clock().now();
+    if (armed_ && *armed_ <= now) {
+      armed_.reset();
+    }
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      auto id = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      finish(id, true);
+    }
+    arm();
   }
 
   void finish(uint64_t id, bool timed_out) {
@@ -171,6 +209,7 @@ class dialer : public caf::io::broker {
     }
     auto p = std::move(i->second);
     pending_.erase(i);
+    deadlines_.erase({p.deadline, id});
     if (timed_out) {
       p.watch->stop();
       p.promise.deliver(caf::make_error(l4_errc::upstream_timeout,
@@ -201,6 +240,8 @@ class dialer : public caf::io::broker {
   }
 
   std::unordered_map<uint64_t, pending_dial> pending_;
+  std::set<std::pair<caf::actor_clock::time_point, uint64_t>> deadlines_;  // of pending_
+  std::optional<caf::actor_clock::time_point> armed_;  // when the timer on its way fires
   uint64_t next_id_ = 0;
   std::shared_ptr<dialer_link> link_ = std::make_shared<dialer_link>();
 };

@@ -69,7 +69,8 @@ std::string render(const sockaddr_storage& ss) {
 
 }  // namespace
 
-caf::expected<int> open_listener(const std::string& host, uint16_t port, int backlog) {
+caf::expected<int> open_listener(const std::string& host, uint16_t port, int backlog,
+                                 bool reuse_port) {
   socket_address addr;
   auto resolved = resolve_host(host);
   if (!resolved) {
@@ -85,6 +86,9 @@ caf::expected<int> open_listener(const std::string& host, uint16_t port, int bac
   }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port) {
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr.storage), addr.length) != 0 ||
       ::listen(fd, backlog) != 0) {
     auto reason = std::strerror(errno);

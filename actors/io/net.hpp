@@ -8,9 +8,12 @@
 namespace l4sim::actors {
 
 /// Opens a non-blocking TCP listening socket on `host:port` (port 0 picks one) with
-/// SO_REUSEADDR so a killed backend can listen again on the same port at once.
-/// The error text names the address and the system's reason.
-caf::expected<int> open_listener(const std::string& host, uint16_t port, int backlog = 4096);
+/// SO_REUSEADDR so a killed backend can listen again on the same port at once. With
+/// `reuse_port`, SO_REUSEPORT too: several sockets (one per I/O loop) then listen on one port
+/// and the kernel spreads new connections over them. The error text names the address and
+/// the system's reason.
+caf::expected<int> open_listener(const std::string& host, uint16_t port, int backlog = 4096,
+                                 bool reuse_port = false);
 
 /// Returns the local port a socket is bound to, or 0.
 uint16_t local_port_of(int fd);

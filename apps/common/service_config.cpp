@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -151,6 +153,10 @@ void declare_lb_options(env_cli& cli) {
              "one line per proxied connection when it ends (like HAProxy's tcplog): stdout, "
              "a file to append to, or off",
              "off");
+  cli.option("--loops", "LB_LOOPS",
+             "I/O loops (threads) that accept and relay connections, each with its own "
+             "listener on the port (SO_REUSEPORT); 0 = one per core",
+             "0");
   add_control_options(cli, "LB");
   add_admin_option(cli, "LB");
 }
@@ -221,6 +227,10 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
   cfg.max_conns = static_cast<uint32_t>(cli.number("LB_MAX_CONNS", 1'000'000));
   cfg.stats_interval = cli.duration("LB_STATS_INTERVAL", 1s);
   cfg.seed = cli.number("LB_SEED", UINT64_MAX);
+  cfg.loops = static_cast<uint32_t>(cli.number("LB_LOOPS", 64));
+  if (cfg.loops == 0) {
+    cfg.loops = std::max(1u, std::thread::hardware_concurrency());
+  }
   auto send_proxy = protocols::parse_proxy_version(cli.text("LB_SEND_PROXY"));
   if (!send_proxy) {
     cli.fail("LB_SEND_PROXY",

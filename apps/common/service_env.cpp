@@ -70,6 +70,7 @@ service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& ba
       {"LB_TUNNEL_TIMEOUT", exact_duration(c.session.timeouts.tunnel)},
       {"LB_CLIENT_FIN_TIMEOUT", exact_duration(c.session.timeouts.client_fin)},
       {"LB_MAX_CONNS", std::to_string(c.max_conns)},
+      {"LB_LOOPS", std::to_string(c.loops)},
       {"LB_SEED", std::to_string(c.seed)},
       {"LB_STATS_INTERVAL", exact_duration(c.stats_interval)},
       {"LB_SEND_PROXY", protocols::to_string(c.session.send_proxy)},

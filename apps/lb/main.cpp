@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
   commands.join();
   admin.stop();
   caf::scoped_actor self{sys};
-  self->send(lb->listener, caf::close_atom_v);
+  lb->close();
   self->request(lb->picker, 5s, caf::get_atom_v, stats_atom_v)
       .receive(
           [&](const protocols::balancer_stats& st) {

@@ -141,6 +141,7 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     CHECK(got.hash_balance == want.hash_balance);
     CHECK(got.hash_balance == 150);
     CHECK(got.max_conns == want.max_conns);
+    CHECK(got.loops == want.loops);
     CHECK(got.stats_interval == want.stats_interval);
     CHECK(got.session.backoff.base == want.session.backoff.base);
     CHECK(got.session.backoff.cap == want.session.backoff.cap);

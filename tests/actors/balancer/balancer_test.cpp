@@ -1,5 +1,9 @@
 #include "actors/balancer/balancer.hpp"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
@@ -178,4 +182,53 @@ TEST_CASE("at max_conns new connections wait in the backlog and are served when 
   a.close();
   CHECK(c.line() == "ACK");
   CHECK(fx.stats().accepted == 3);
+}
+
+TEST_CASE("with three I/O loops every loop's listener takes connections and all are relayed",
+          "[balancer]") {
+  lb_fixture fx{2, [](actors::balancer_config& cfg) { cfg.loops = 3; }};
+  REQUIRE(fx.lb.loops != nullptr);
+  REQUIRE(fx.lb.loops->listeners().size() == 2);
+  std::vector<actors::listener_actor> listeners{fx.lb.listener};
+  for (auto& l : fx.lb.loops->listeners()) {
+    listeners.push_back(l);
+  }
+  auto sessions_of = [&](const actors::listener_actor& l) {
+    caf::scoped_actor self{*fx.sys};
+    uint64_t n = 0;
+    self->request(l, patience, caf::get_atom_v, stats_atom_v)
+        .receive([&](uint64_t x) { n = x; },
+                 [&](const caf::error& err) { FAIL(actors::describe(err)); });
+    return n;
+  };
+  // Held open, so that each listener's sessions can be counted. The kernel spreads
+  // connections over the SO_REUSEPORT sockets by their addresses: 30 all landing on one of
+  // three sockets has a chance of 3^-29.
+  std::vector<socket_client> held;
+  for (int i = 0; i < 30; ++i) {
+    held.emplace_back(fx.lb.port);
+    REQUIRE(held.back().connected());
+    REQUIRE(held.back().send("REQ " + std::to_string(i) + "\n"));
+    CHECK(held.back().line() == "ACK");
+  }
+  std::vector<uint64_t> per_loop;
+  uint64_t total = 0;
+  for (auto& l : listeners) {
+    per_loop.push_back(sessions_of(l));
+    total += per_loop.back();
+  }
+  CHECK(total == 30);
+  CHECK(std::count_if(per_loop.begin(), per_loop.end(), [](uint64_t n) { return n > 0; }) >= 2);
+  auto st = fx.stats();
+  CHECK(st.accepted == 30);
+  CHECK(st.backends[0].active + st.backends[1].active == 30);
+  held.clear();
+  REQUIRE(wait_until([&] {
+    uint64_t left = 0;
+    for (auto& l : listeners) {
+      left += sessions_of(l);
+    }
+    return left == 0;
+  }));
+  REQUIRE(wait_until([&] { return fx.active() == 0; }));
 }
