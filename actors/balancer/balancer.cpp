@@ -71,6 +71,11 @@ balancer_control_actor::behavior_type control_impl(balancer_control_actor::point
 
 }  // namespace
 
+balancer_control_actor spawn_balancer_control(caf::actor_system& sys, picker_actor picker,
+                                              health_actor health) {
+  return sys.spawn(control_impl, std::move(picker), std::move(health));
+}
+
 void balancer_handle::stop() const {
   auto reason = caf::exit_reason::user_shutdown;
   caf::anon_send_exit(listener, reason);

@@ -31,6 +31,7 @@
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
 #include "apps/sim/sweep.hpp"
+#include "apps/sim/virtual_run.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -85,7 +86,11 @@ struct run_options {
   std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
+  bool virtual_time = false;      ///< --virtual: virtual clock and network
 };
+
+int conclude(const run_options& opts, const actors::run_plan& plan, apps::view_mode mode,
+             actors::director_done& done);
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                  std::shared_ptr<apps::service_set>& services);
@@ -164,6 +169,21 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;
   }
+  if (opts.virtual_time) {
+    auto why = opts.services         ? "--services"
+               : attach_to           ? "--attach"
+               : !opts.admin.empty() ? "--admin"
+               : opts.time_scale != 1 ? "--time-scale"
+                                      : "";
+    if (*why != '\0') {
+      fmt::print(stderr, "sim: --virtual cannot be combined with {} (live runs only)\n", why);
+      return 2;
+    }
+    if (auto no = apps::virtual_rejects(plan); !no.empty()) {
+      fmt::print(stderr, "sim: {}\n", no);
+      return 2;
+    }
+  }
   std::optional<protocols::endpoint> admin_where;
   if (!opts.admin.empty()) {
     admin_where = apps::parse_admin_endpoint(opts.admin);
@@ -179,6 +199,16 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   if (mode == apps::view_mode::live) {
     fmt::print("l4sim: {} — {}\n", scn.name, protocols::escape_control(scn.description));
     std::fflush(stdout);
+  }
+  if (opts.virtual_time) {
+    apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
+    auto played = apps::play_virtually(plan, view, signals, std::chrono::minutes{10});
+    view.close();
+    if (!played) {
+      fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(played.error()));
+      return 1;
+    }
+    return conclude(opts, plan, mode, *played);
   }
   caf::actor_system_config sys_cfg;
   actors::configure_system(sys_cfg);
@@ -244,6 +274,14 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                   caf::after(std::chrono::milliseconds{200}) >> [] {});
   }
   view.close();
+  return conclude(opts, plan, mode, *done);
+}
+
+/// Prints the outcome of a run, writes its report and returns the exit code.
+int conclude(const run_options& opts, const actors::run_plan& plan, apps::view_mode mode,
+             actors::director_done& done_ref) {
+  auto& scn = plan.scn;
+  auto* done = &done_ref;
   if (!done->error.empty()) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, protocols::escape_control(done->error));
     return 1;
@@ -342,6 +380,8 @@ int main(int argc, char** argv) {
   auto* quiet = run_cmd->add_flag("--quiet", opts.quiet, "print only the final tables");
   run_cmd->add_flag("--json", opts.json, "print only the JSON report")->excludes(quiet);
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
+  run_cmd->add_flag("--virtual", opts.virtual_time,
+                    "play on a virtual clock and network: deterministic, faster than real time");
   run_cmd->add_option("--admin", opts.admin,
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   auto* services_flag = run_cmd->add_flag(
