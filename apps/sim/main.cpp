@@ -343,10 +343,20 @@ int show(const std::string& target, const std::string& dir) {
   return 0;
 }
 
-int validate(const std::vector<std::string>& files) {
+int validate(const std::vector<std::string>& files, bool virtual_time) {
   int rc = 0;
   for (auto& f : files) {
     auto loaded = protocols::load_scenario_file(f);
+    if (loaded.ok() && virtual_time) {
+      // What the virtual network cannot play yet is a validation error under --virtual.
+      auto plan = actors::make_plan(*loaded.value, {});
+      auto why = plan ? apps::virtual_rejects(*plan) : actors::describe(plan.error());
+      if (!why.empty()) {
+        fmt::print(stderr, "{}\n", why);
+        rc = 2;
+        continue;
+      }
+    }
     if (loaded.ok()) {
       fmt::print("{}: ok ({} backends, {} events, {} expectations)\n", f,
                  loaded.value->backends.size(), loaded.value->timeline.size(),
@@ -430,6 +440,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   auto* validate_cmd = app.add_subcommand("validate", "check scenario files without running");
   validate_cmd->add_option("files", files, "scenario files")->required();
+  bool validate_virtual = false;
+  validate_cmd->add_flag("--virtual", validate_virtual,
+                         "also refuse what `sim run --virtual` cannot play yet");
   // Every command-line error exits 2, like every other bad input (CLI11 would use 104-109).
   try {
     app.parse(argc, argv);
@@ -449,7 +462,7 @@ int main(int argc, char** argv) {
     return show(show_target, dir);
   }
   if (*validate_cmd) {
-    return validate(files);
+    return validate(files, validate_virtual);
   }
   if (*experiment_cmd) {
     apps::signal_guard signals;

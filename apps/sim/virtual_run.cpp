@@ -59,12 +59,6 @@ std::string virtual_rejects(const actors::run_plan& plan) {
           plan.scn.file, ev.where.line);
     }
   }
-  if (plan.scn.clients.source_addresses > 0) {
-    return fmt::format(
-        "{}: clients.source_addresses is not supported by --virtual yet; play this scenario "
-        "live",
-        plan.scn.file);
-  }
   return {};
 }
 
