@@ -58,9 +58,8 @@ class vsession : public caf::event_based_actor {
     auto peer = net_->peer_name(client_.conn);
     auto colon = peer.rfind(':');
     client_address_ = peer.substr(0, colon);
-    client_port_ = colon == std::string::npos
-                       ? 0
-                       : static_cast<uint16_t>(std::stoul(peer.substr(colon + 1)));
+    client_port_ =
+        colon == std::string::npos ? 0 : static_cast<uint16_t>(std::stoul(peer.substr(colon + 1)));
     activity_.client_last = clock().now();
     net_->adopt(client_.conn, address(), false);
     request_pick();
@@ -457,8 +456,8 @@ class vlistener : public caf::event_based_actor {
 resolver_actor::behavior_type vresolver(resolver_actor::pointer, int) {
   return {
       [](resolve_atom, const std::string& host) -> caf::result<std::string> {
-        if (host.empty() || host.find_first_not_of("0123456789.:abcdefABCDEF") ==
-                                std::string::npos) {
+        if (host.empty() ||
+            host.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos) {
           return host;
         }
         return caf::make_error(l4_errc::bad_config,
@@ -469,8 +468,7 @@ resolver_actor::behavior_type vresolver(resolver_actor::pointer, int) {
 
 }  // namespace
 
-caf::expected<balancer_handle> spawn_virtual_balancer(caf::actor_system& sys,
-                                                      balancer_config cfg,
+caf::expected<balancer_handle> spawn_virtual_balancer(caf::actor_system& sys, balancer_config cfg,
                                                       std::shared_ptr<vnet> net) {
   picker_config pcfg{cfg.backends,      cfg.algorithm,    cfg.seed,
                      cfg.log,           cfg.hash_balance, cfg.queue_timeout,

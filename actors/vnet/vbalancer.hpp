@@ -20,8 +20,7 @@ namespace l4sim::actors {
 
 /// Spawns a balancer listening on the virtual network; its `listener` handle is the
 /// virtual listener (an untyped actor cast to the listener interface).
-caf::expected<balancer_handle> spawn_virtual_balancer(caf::actor_system& sys,
-                                                      balancer_config cfg,
+caf::expected<balancer_handle> spawn_virtual_balancer(caf::actor_system& sys, balancer_config cfg,
                                                       std::shared_ptr<vnet> net);
 
 }  // namespace l4sim::actors

@@ -51,10 +51,10 @@ caf::expected<stage> build_virtual_stage(caf::actor_system& sys, const run_plan&
     return fail(lb.error());
   }
   result.lb = lb->control;
-  for (auto x : {caf::actor_cast<caf::actor>(lb->listener), caf::actor_cast<caf::actor>(lb->picker),
-                 caf::actor_cast<caf::actor>(lb->health), caf::actor_cast<caf::actor>(lb->dialer),
-                 caf::actor_cast<caf::actor>(lb->resolver),
-                 caf::actor_cast<caf::actor>(lb->control)}) {
+  for (auto x :
+       {caf::actor_cast<caf::actor>(lb->listener), caf::actor_cast<caf::actor>(lb->picker),
+        caf::actor_cast<caf::actor>(lb->health), caf::actor_cast<caf::actor>(lb->dialer),
+        caf::actor_cast<caf::actor>(lb->resolver), caf::actor_cast<caf::actor>(lb->control)}) {
     if (x) {
       result.owned.push_back(x);
     }

@@ -7,12 +7,12 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/system_messages.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/message_id.hpp>
 #include <caf/response_promise.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -39,9 +39,9 @@ void post(const caf::actor_addr& to, caf::timespan delay, caf::message msg) {
   }
   auto& clock = ptr->get()->home_system().clock();
   auto when = clock.now() + delay;
-  clock.schedule_message(when, std::move(ptr),
-                         caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                                                   std::move(msg)));
+  clock.schedule_message(
+      when, std::move(ptr),
+      caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::move(msg)));
 }
 
 /// A broker's socket layer on the virtual network.
@@ -142,10 +142,8 @@ caf::result<dialed_socket> vdial(vdialer_self self, const std::string& address, 
 caf::behavior vdialer(vdialer_self self, std::shared_ptr<vnet> net) {
   self->state.net = net;
   return {
-      [self](caf::connect_atom, const std::string& address, uint16_t port,
-             caf::timespan) -> caf::result<dialed_socket> {
-        return vdial(self, address, port, {});
-      },
+      [self](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan)
+          -> caf::result<dialed_socket> { return vdial(self, address, port, {}); },
       [self](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan,
              const std::string& source) -> caf::result<dialed_socket> {
         return vdial(self, address, port, source);
@@ -158,9 +156,9 @@ caf::behavior vdialer(vdialer_self self, std::shared_ptr<vnet> net) {
         auto p = std::move(i->second);
         self->state.waiting.erase(i);
         if (!p.conn) {
-          p.promise.deliver(caf::make_error(
-              l4_errc::upstream_connect_failed,
-              fmt::format("connect to {}: Connection refused", p.target)));
+          p.promise.deliver(
+              caf::make_error(l4_errc::upstream_connect_failed,
+                              fmt::format("connect to {}: Connection refused", p.target)));
           return;
         }
         std::weak_ptr<vnet> weak = self->state.net;
@@ -177,8 +175,7 @@ caf::behavior vdialer(vdialer_self self, std::shared_ptr<vnet> net) {
 
 vnet::vnet(vnet_config cfg) : cfg_(cfg) {}
 
-caf::expected<std::pair<uint64_t, uint16_t>> vnet::listen(const std::string& host,
-                                                          uint16_t port) {
+caf::expected<std::pair<uint64_t, uint16_t>> vnet::listen(const std::string& host, uint16_t port) {
   auto address = host.empty() ? std::string{"0.0.0.0"} : host;
   if (port == 0) {
     while (bound_.count(fmt::format("{}:{}", address, next_port_)) != 0) {
@@ -211,8 +208,8 @@ void vnet::unlisten(uint64_t id) {
   }
   bound_.erase(i->second.key);
   post(i->second.owner, cfg_.latency,
-       caf::make_message(caf::io::acceptor_closed_msg{accept_handle::from_int(
-           static_cast<int64_t>(id))}));
+       caf::make_message(
+           caf::io::acceptor_closed_msg{accept_handle::from_int(static_cast<int64_t>(id))}));
   listeners_.erase(i);
 }
 
@@ -228,8 +225,8 @@ std::optional<uint64_t> vnet::connect(const std::string& source, const std::stri
   auto& lst = listeners_[i->second];
   auto client = ++next_id_;
   auto server = ++next_id_;
-  auto client_address = fmt::format("{}:{}", source.empty() ? "127.0.0.1" : source,
-                                    next_ephemeral_);
+  auto client_address =
+      fmt::format("{}:{}", source.empty() ? "127.0.0.1" : source, next_ephemeral_);
   next_ephemeral_ = next_ephemeral_ == 65535 ? 40000 : next_ephemeral_ + 1;
   auto server_address = fmt::format("{}:{}", host, port);
   auto& c = ends_[client];

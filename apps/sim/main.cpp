@@ -170,9 +170,9 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     return 2;
   }
   if (opts.virtual_time) {
-    auto why = opts.services         ? "--services"
-               : attach_to           ? "--attach"
-               : !opts.admin.empty() ? "--admin"
+    auto why = opts.services          ? "--services"
+               : attach_to            ? "--attach"
+               : !opts.admin.empty()  ? "--admin"
                : opts.time_scale != 1 ? "--time-scale"
                                       : "";
     if (*why != '\0') {
