@@ -190,14 +190,27 @@ caf::expected<std::pair<uint64_t, uint16_t>> vnet::listen(const std::string& hos
   }
   auto id = ++next_id_;
   bound_.emplace(key, id);
-  listeners_[id] = listener{key, {}};
+  listeners_[id].key = key;
   return std::make_pair(id, port);
 }
 
 void vnet::own_listener(uint64_t id, caf::actor_addr owner, bool hands_over) {
-  if (auto i = listeners_.find(id); i != listeners_.end()) {
-    i->second.owner = std::move(owner);
-    i->second.hands_over = hands_over;
+  auto i = listeners_.find(id);
+  if (i == listeners_.end()) {
+    return;
+  }
+  auto& lst = i->second;
+  lst.owner = std::move(owner);
+  lst.hands_over = hands_over;
+  // Connections that arrived before the owner took the listener: announce them now, then
+  // hand a broker owner what already arrived on them.
+  for (auto server : std::exchange(lst.unannounced, {})) {
+    post(lst.owner, caf::timespan{0},
+         caf::make_message(caf::io::new_connection_msg{
+             accept_handle::from_int(static_cast<int64_t>(id)), conn_hdl(server)}));
+    if (!hands_over) {
+      adopt(server, lst.owner, true);
+    }
   }
 }
 
@@ -237,6 +250,10 @@ std::optional<uint64_t> vnet::connect(const std::string& source, const std::stri
   s.peer = client;
   s.local = server_address;
   s.remote = client_address;
+  if (!lst.owner) {
+    lst.unannounced.push_back(server);
+    return client;
+  }
   if (!lst.hands_over) {
     s.owner = lst.owner;
     s.broker = true;
@@ -261,6 +278,7 @@ void vnet::adopt(uint64_t id, caf::actor_addr owner, bool broker) {
     post(e.owner, caf::timespan{0}, std::move(msg));
   }
   e.waiting.clear();
+  forget_if_done(id);
 }
 
 void vnet::deliver(uint64_t id, caf::message msg) {
@@ -353,7 +371,8 @@ void vnet::reset(uint64_t id) {
 
 void vnet::forget_if_done(uint64_t id) {
   auto i = ends_.find(id);
-  if (i != ends_.end() && !i->second.reading && !i->second.writing) {
+  // An end nobody adopted yet keeps what arrived for it until someone does.
+  if (i != ends_.end() && !i->second.reading && !i->second.writing && i->second.waiting.empty()) {
     ends_.erase(i);
   }
 }

@@ -127,6 +127,7 @@ class vnet : public std::enable_shared_from_this<vnet> {
     std::string key;
     caf::actor_addr owner;
     bool hands_over = false;
+    std::vector<uint64_t> unannounced;  // accepted before it had an owner
   };
 
   void deliver(uint64_t id, caf::message msg);
