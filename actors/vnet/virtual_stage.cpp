@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include "actors/vnet/vbalancer.hpp"
+#include "protocols/errors.hpp"
 
 namespace l4sim::actors {
 
@@ -70,6 +71,18 @@ caf::expected<stage> build_virtual_stage(caf::actor_system& sys, const run_plan&
   };
   result.clients = spawn_spawner(sys, ccfg);
   result.owned.push_back(caf::actor_cast<caf::actor>(result.clients));
+  // A backend that a timeline event adds listens on the virtual network too.
+  result.spawn_here = [&sys, weak](const planned_backend& b) -> caf::expected<backend_handle> {
+    auto n = weak.lock();
+    if (!n) {
+      return caf::make_error(protocols::l4_errc::local_failure, "the virtual network is gone");
+    }
+    auto spawned = spawn_virtual_backend(sys, b.cfg, n);
+    if (!spawned) {
+      return spawned.error();
+    }
+    return backend_handle{spawned->first, spawned->second};
+  };
   result.summary = fmt::format("virtual: balancer 127.0.0.1:{} ({}), backends{}", lb->port,
                                lcfg.algorithm, ports);
   return result;

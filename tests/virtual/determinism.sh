@@ -18,19 +18,20 @@ play() {  # play SCENARIO SEED NAME: runs one virtual run; a verdict may pass or
   fi
 }
 for scn in "$@"; do
-  play "$scn" 11 "$scn-a"
-  play "$scn" 11 "$scn-b"
-  play "$scn" 12 "$scn-other"
+  name=$(basename "$scn" .yaml)
+  play "$scn" 11 "$name-a"
+  play "$scn" 11 "$name-b"
+  play "$scn" 12 "$name-other"
   for f in report.json timeseries.csv; do
-    if ! cmp "$out/$scn-a/$f" "$out/$scn-b/$f"; then
-      echo "FAIL: $scn: $f differs between two runs with seed 11"
-      diff "$out/$scn-a/$f" "$out/$scn-b/$f" | head -20
+    if ! cmp "$out/$name-a/$f" "$out/$name-b/$f"; then
+      echo "FAIL: $name: $f differs between two runs with seed 11"
+      diff "$out/$name-a/$f" "$out/$name-b/$f" | head -20
       exit 1
     fi
   done
-  if cmp -s "$out/$scn-a/timeseries.csv" "$out/$scn-other/timeseries.csv"; then
-    echo "FAIL: $scn: seeds 11 and 12 gave the same timeseries.csv"
+  if cmp -s "$out/$name-a/timeseries.csv" "$out/$name-other/timeseries.csv"; then
+    echo "FAIL: $name: seeds 11 and 12 gave the same timeseries.csv"
     exit 1
   fi
-  echo "ok: $scn: seed 11 twice byte-identical ($(wc -c <"$out/$scn-a/timeseries.csv") bytes of timeseries), seed 12 differs"
+  echo "ok: $name: seed 11 twice byte-identical ($(wc -c <"$out/$name-a/timeseries.csv") bytes of timeseries), seed 12 differs"
 done
