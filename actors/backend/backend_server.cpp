@@ -13,6 +13,7 @@
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "actors/io/broker_io.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/line/line_codec.hpp"
@@ -41,14 +42,15 @@ struct connection {
 
 class backend_server : public caf::io::broker {
  public:
-  backend_server(caf::actor_config& acfg, backend_config cfg, int listen_fd)
-      : caf::io::broker(acfg), cfg_(std::move(cfg)), listen_fd_(listen_fd), rng_(cfg_.seed) {
+  backend_server(caf::actor_config& acfg, backend_config cfg, std::shared_ptr<broker_io> io)
+      : caf::io::broker(acfg), cfg_(std::move(cfg)), io_(std::move(io)), rng_(cfg_.seed) {
     stats_.id = cfg_.id;
     stats_.port = cfg_.port;
   }
 
   caf::behavior make_behavior() override {
-    doorman_ = add_doorman(listen_fd_);
+    io_->attach(this);
+    doorman_ = io_->start_listening();
     stats_.listening = true;
     schedule_sweep();
     schedule_stats_log();
@@ -119,17 +121,17 @@ class backend_server : public caf::io::broker {
   }
 
   void on_accept(connection_handle hdl) {
-    auto peer = peer_of(static_cast<int>(hdl.id()));
+    auto peer = io_->peer(hdl);
     if (cfg_.max_conns > 0 && conns_.size() >= cfg_.max_conns) {
       ++stats_.refused;
       log("at capacity ({}/{}) — dropping {}", conns_.size(), cfg_.max_conns, peer);
-      close(hdl);
+      io_->close(hdl);
       return;
     }
     if (cfg_.chaos_pct > 0 &&
         std::uniform_int_distribution<uint32_t>{0, 99}(rng_) < cfg_.chaos_pct) {
       ++stats_.chaos_dropped;
-      close(hdl);
+      io_->close(hdl);
       return;
     }
     ++stats_.total;
@@ -140,7 +142,7 @@ class backend_server : public caf::io::broker {
     if (cfg_.accept_proxy) {
       c.proxy.emplace();
     }
-    configure_read(hdl, caf::io::receive_policy::at_most(4096));
+    io_->start_reading(hdl, 4096);
   }
 
   void on_data(const caf::io::new_data_msg& msg) {
@@ -164,7 +166,7 @@ class backend_server : public caf::io::broker {
       if (fr.status == protocols::frame_status::too_long) {
         ++stats_.errors;
         send_now(msg.handle, protocols::too_long_reply(protocols::line_framer::default_max_line));
-        close(msg.handle);
+        io_->close(msg.handle);
         conns_.erase(i);
         return;
       }
@@ -183,7 +185,7 @@ class backend_server : public caf::io::broker {
     if (status == protocols::proxy_parser::status::invalid) {
       ++stats_.proxy_errors;
       log("bad PROXY header from {}: {} — closing", c.peer, c.proxy->error());
-      close(hdl);
+      io_->close(hdl);
       conns_.erase(hdl);
       return false;
     }
@@ -240,8 +242,7 @@ class backend_server : public caf::io::broker {
   }
 
   void send_now(connection_handle hdl, const std::string& text) {
-    write(hdl, text.size(), text.data());
-    flush(hdl);
+    io_->send(hdl, text.data(), text.size());
     stats_.bytes_out += text.size();
   }
 
@@ -262,7 +263,7 @@ class backend_server : public caf::io::broker {
       if (i->second.last_activity <= deadline) {
         ++stats_.idle_closed;
         log("idle timeout — closing {}", i->second.peer);
-        close(i->first);
+        io_->close(i->first);
         i = conns_.erase(i);
       } else {
         ++i;
@@ -281,13 +282,13 @@ class backend_server : public caf::io::broker {
     if (!stats_.listening) {
       return;
     }
-    close(doorman_);
+    io_->close(doorman_);
     stats_.listening = false;
     auto dropped = conns_.size();
     // Shut the sockets down instead of a graceful close: a crashed process does not
     // finish writing its replies.
     for (auto& kv : conns_) {
-      shutdown_both(static_cast<int>(kv.first.id()));
+      io_->abort(kv.first);
     }
     conns_.clear();
     log("killed: stopped listening, dropped {} connections", dropped);
@@ -297,19 +298,19 @@ class backend_server : public caf::io::broker {
     if (stats_.listening) {
       return cfg_.port;
     }
-    auto fd = open_listener(cfg_.host, cfg_.port);
-    if (!fd) {
-      log("restart failed: {}", describe(fd.error()));
-      return fd.error();
+    auto doorman = io_->listen_again(cfg_.host, cfg_.port);
+    if (!doorman) {
+      log("restart failed: {}", describe(doorman.error()));
+      return doorman.error();
     }
-    doorman_ = add_doorman(*fd);
+    doorman_ = *doorman;
     stats_.listening = true;
     log("restarted: listening on {}:{}", cfg_.host, cfg_.port);
     return cfg_.port;
   }
 
   backend_config cfg_;
-  int listen_fd_;
+  std::shared_ptr<broker_io> io_;
   std::mt19937_64 rng_;
   caf::io::accept_handle doorman_;
   std::unordered_map<connection_handle, connection> conns_;
@@ -337,8 +338,17 @@ caf::expected<backend_handle> spawn_backend(caf::actor_system& sys, backend_conf
   cfg.port = local_port_of(*fd);
   auto port = cfg.port;
   caf::actor_config acfg{&sys.middleman().backend()};
-  auto hdl = sys.spawn_class<backend_server, caf::no_spawn_options>(acfg, std::move(cfg), *fd);
+  std::shared_ptr<broker_io> io = make_live_io(*fd);
+  auto hdl = sys.spawn_class<backend_server, caf::no_spawn_options>(acfg, std::move(cfg), io);
   return backend_handle{caf::actor_cast<backend_actor>(hdl), port};
+}
+
+backend_actor spawn_backend_on(caf::actor_system& sys, backend_config cfg,
+                               std::shared_ptr<broker_io> io) {
+  caf::actor_config acfg{&sys.middleman().backend()};
+  auto hdl =
+      sys.spawn_class<backend_server, caf::no_spawn_options>(acfg, std::move(cfg), std::move(io));
+  return caf::actor_cast<backend_actor>(hdl);
 }
 
 std::string format_backend_stats(const protocols::backend_stats& st) {

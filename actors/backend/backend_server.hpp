@@ -12,6 +12,7 @@
 // keeps it alive and sends it an exit to stop.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -62,6 +63,13 @@ struct backend_handle {
 /// Opens the listening socket and spawns the broker; fails (e.g. port in use) without
 /// spawning anything.
 caf::expected<backend_handle> spawn_backend(caf::actor_system& sys, backend_config cfg);
+
+class broker_io;
+
+/// Spawns a backend whose listener and connections `io` provides (the virtual network's,
+/// actors/vnet/vnet.hpp); `cfg.port` is the port it already listens on.
+backend_actor spawn_backend_on(caf::actor_system& sys, backend_config cfg,
+                               std::shared_ptr<broker_io> io);
 
 /// Renders the one-line stats log of a backend.
 std::string format_backend_stats(const protocols::backend_stats& st);

@@ -107,6 +107,11 @@ void balancer_handle::close() const {
   }
 }
 
+balancer_control_actor spawn_balancer_control(caf::actor_system& sys, picker_actor picker,
+                                              health_actor health) {
+  return sys.spawn(control_impl, std::move(picker), std::move(health));
+}
+
 void balancer_handle::stop() const {
   auto reason = caf::exit_reason::user_shutdown;
   if (loops) {

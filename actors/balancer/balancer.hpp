@@ -71,6 +71,10 @@ struct balancer_handle {
   void stop() const;
 };
 
+/// Spawns the control actor of a balancer made of `picker` and `health`.
+balancer_control_actor spawn_balancer_control(caf::actor_system& sys, picker_actor picker,
+                                              health_actor health);
+
 /// Spawns a balancer; fails (bad algorithm, port in use, no backends) without leaving
 /// anything running.
 caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_config cfg);

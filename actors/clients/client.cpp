@@ -1,9 +1,5 @@
 #include "actors/clients/client.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -14,6 +10,7 @@
 #include <caf/io/middleman.hpp>
 
 #include "actors/clients/client_behaviors.hpp"
+#include "actors/io/broker_io.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/line/line_framer.hpp"
@@ -29,18 +26,6 @@ using clock_type = caf::actor_clock;
 using protocols::client_end;
 using protocols::l4_errc;
 
-/// Returns whether the kernel saw a reset on `fd`: after a RST the socket is in state
-/// CLOSE, after a FIN in CLOSE_WAIT. CAF still holds the fd open while it tells the broker
-/// that the connection closed, so this can be asked from that handler.
-bool saw_reset(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof(info);
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
-    return false;
-  }
-  return info.tcpi_state == TCP_CLOSE;
-}
-
 /// Maps a dialer error to how the client ended.
 client_end dial_failure(const caf::error& err) {
   if (err == l4_errc::upstream_timeout || err == caf::sec::request_timeout) {
@@ -53,6 +38,7 @@ class client_broker : public caf::io::broker {
  public:
   client_broker(caf::actor_config& acfg, client_config cfg)
       : caf::io::broker(acfg),
+        io_(cfg.io ? cfg.io() : make_live_io()),
         cfg_(std::move(cfg)),
         behavior_(make_client_behavior(cfg_.profile, cfg_.id, cfg_.seed)) {
     out_.id = cfg_.id;
@@ -60,6 +46,7 @@ class client_broker : public caf::io::broker {
   }
 
   caf::behavior make_behavior() override {
+    io_->attach(this);
     dial();
     return {
         [this](const caf::io::new_data_msg& msg) { on_data(msg); },
@@ -128,16 +115,16 @@ class client_broker : public caf::io::broker {
       quit();
       return;
     }
-    auto fd = s.release();
-    if (fd < 0) {
+    auto hdl = io_->adopt(s);
+    if (!hdl) {
       end(client_end::refused, "dialer returned no socket");
       return;
     }
-    hdl_ = add_scribe(fd);
+    hdl_ = *hdl;
     connected_ = true;
     out_.connected = true;
     out_.connect_time = clock().now() - started_;
-    configure_read(hdl_, caf::io::receive_policy::at_most(4096));
+    io_->start_reading(hdl_, 4096);
     apply(behavior_->on_connected());
   }
 
@@ -146,11 +133,10 @@ class client_broker : public caf::io::broker {
       // Closing in the same handler as the write leaks CAF 0.17's scribe (ASan shows it):
       // close once the bytes are out instead.
       end_after_write_ = step.end;
-      ack_writes(hdl_, true);
+      io_->ack_writes(hdl_);
     }
     if (!step.send.empty()) {
-      write(hdl_, step.send.size(), step.send.data());
-      flush(hdl_);
+      io_->send(hdl_, step.send.data(), step.send.size());
       out_.bytes_out += step.send.size();
       if (step.reply_due) {
         due_.push_back(clock().now());
@@ -212,7 +198,7 @@ class client_broker : public caf::io::broker {
       return;
     }
     connected_ = false;
-    bool rst = saw_reset(static_cast<int>(hdl.id()));
+    bool rst = io_->was_reset(hdl);
     auto how = classify_close(rst, !due_.empty());
     end(how, rst            ? "connection reset"
              : due_.empty() ? "peer closed"
@@ -228,7 +214,7 @@ class client_broker : public caf::io::broker {
     out_.detail = std::move(detail);
     if (connected_) {
       // A graceful close: pending bytes (fire_and_forget's PING) still go out first.
-      close(hdl_);
+      io_->close(hdl_);
       connected_ = false;
     }
     if (cfg_.reporter) {
@@ -244,6 +230,7 @@ class client_broker : public caf::io::broker {
     }
   }
 
+  std::unique_ptr<broker_io> io_;
   client_config cfg_;
   std::unique_ptr<client_behavior> behavior_;
   protocols::client_finished out_;

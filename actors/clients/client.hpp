@@ -11,6 +11,8 @@
 // monitors its clients and sends them an exit when it goes away.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -23,6 +25,11 @@
 #include "protocols/type_ids.hpp"
 
 namespace l4sim::actors {
+
+class broker_io;
+
+/// Makes the socket layer of one client; unset means real sockets.
+using io_factory = std::function<std::unique_ptr<broker_io>()>;
 
 /// The interface of one simulated client.
 using client_actor = caf::typed_actor<caf::reacts_to<finish_atom>>;
@@ -38,6 +45,7 @@ struct client_config {
   caf::timespan connect_timeout{std::chrono::seconds{3}};
   dialer_actor dialer;  ///< makes the connection
   caf::actor reporter;  ///< receives the client's `client_finished`
+  io_factory io;        ///< the virtual network's (actors/vnet); unset: real sockets
 };
 
 /// Spawns a client broker on the I/O loop; it starts dialing at once.

@@ -163,6 +163,7 @@ class spawner : public caf::event_based_actor {
     cc.source = client_source_address(ticket.id, cfg_.source_addresses);
     cc.connect_timeout = cfg_.connect_timeout;
     cc.dialer = dialer_;
+    cc.io = cfg_.io;
     cc.reporter = caf::actor_cast<caf::actor>(this);
     auto client = spawn_client(system(), std::move(cc));
     monitor(client);

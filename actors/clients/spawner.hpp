@@ -19,6 +19,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/clients/arrivals.hpp"
+#include "actors/clients/client.hpp"
 #include "actors/io/dialer.hpp"
 #include "protocols/client_messages.hpp"
 #include "protocols/type_ids.hpp"
@@ -59,6 +60,7 @@ struct spawner_config {
   std::array<protocols::client_profile, protocols::client_kind_count> profiles =
       default_profiles();  ///< the parameters of each kind, indexed by kind
   dialer_actor dialer;     ///< a shared dialer; the spawner makes its own if unset
+  io_factory io;           ///< the clients' socket layer; unset: real sockets
   bool log = true;         ///< print the start line and the summary lines
 };
 

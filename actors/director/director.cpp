@@ -144,7 +144,8 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
               });
       return;
     }
-    auto b = spawn_backend(self->system(), planned.cfg);
+    auto b = st.cfg.on.spawn_here ? st.cfg.on.spawn_here(planned)
+                                  : spawn_backend(self->system(), planned.cfg);
     if (!b) {
       note(self, fmt::format("add_backend {} failed: {}", planned.id, describe(b.error())));
       return;

@@ -36,6 +36,9 @@ struct stage {
   /// as `process_hook`, which must be set too. Unset: the director spawns it in-process.
   std::function<caf::expected<std::pair<backend_actor, uint16_t>>(const planned_backend& b)>
       add_hook;
+  /// Spawns such a backend in this process on the stage's own network (the virtual one,
+  /// actors/vnet/virtual_stage.hpp). Unset (and no `add_hook`): spawn_backend on real sockets.
+  std::function<caf::expected<backend_handle>(const planned_backend& b)> spawn_here;
 };
 
 }  // namespace l4sim::actors

@@ -27,9 +27,14 @@ namespace l4sim::actors {
 
 struct dialed_socket::owner {
   int fd = -1;
+  uint64_t virtual_id = 0;
+  std::function<void(uint64_t)> drop;
   ~owner() {
     if (fd >= 0) {
       ::close(fd);
+    }
+    if (virtual_id != 0 && drop) {
+      drop(virtual_id);
     }
   }
 };
@@ -48,7 +53,19 @@ int dialed_socket::release() {
 }
 
 bool dialed_socket::valid() const {
-  return owner_ && owner_->fd >= 0;
+  return owner_ && (owner_->fd >= 0 || owner_->virtual_id != 0);
+}
+
+dialed_socket dialed_socket::virtual_connection(uint64_t id, std::function<void(uint64_t)> drop) {
+  dialed_socket result;
+  result.owner_ = std::make_shared<owner>();
+  result.owner_->virtual_id = id;
+  result.owner_->drop = std::move(drop);
+  return result;
+}
+
+uint64_t dialed_socket::release_virtual() {
+  return owner_ ? std::exchange(owner_->virtual_id, 0) : 0;
 }
 
 namespace {

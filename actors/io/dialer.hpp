@@ -14,6 +14,7 @@
 // message.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +40,15 @@ class dialed_socket {
   /// Hands the socket over to the caller; -1 if it was already taken.
   int release();
 
-  /// Returns whether a socket is still held.
+  /// Returns whether a socket (or a virtual connection) is still held.
   bool valid() const;
+
+  /// A connection of the virtual network (actors/vnet/vnet.hpp) instead of a socket: no
+  /// fd. `drop` closes it when the last copy goes away unless `release_virtual()` took it.
+  static dialed_socket virtual_connection(uint64_t id, std::function<void(uint64_t)> drop);
+
+  /// Hands a virtual connection over to the caller; 0 if none is held.
+  uint64_t release_virtual();
 
  private:
   struct owner;

@@ -34,6 +34,7 @@
 #include "apps/sim/report.hpp"
 #include "apps/sim/stages.hpp"
 #include "apps/sim/sweep.hpp"
+#include "apps/sim/virtual_run.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -89,7 +90,11 @@ struct run_options {
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
   std::string access_log;         ///< the balancer's access log: stdout, a file; empty: off
+  bool virtual_time = false;      ///< --virtual: virtual clock and network
 };
+
+int conclude(const run_options& opts, const actors::run_plan& plan, apps::view_mode mode,
+             actors::director_done& done);
 
 int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                  std::shared_ptr<apps::service_set>& services);
@@ -206,6 +211,22 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;
   }
+  if (opts.virtual_time) {
+    auto why = opts.services              ? "--services"
+               : attach_to                ? "--attach"
+               : !opts.admin.empty()      ? "--admin"
+               : !opts.access_log.empty() ? "--access-log"
+               : opts.time_scale != 1     ? "--time-scale"
+                                          : "";
+    if (*why != '\0') {
+      fmt::print(stderr, "sim: --virtual cannot be combined with {} (live runs only)\n", why);
+      return 2;
+    }
+    if (auto no = apps::virtual_rejects(plan); !no.empty()) {
+      fmt::print(stderr, "sim: {}\n", no);
+      return 2;
+    }
+  }
   std::optional<protocols::endpoint> admin_where;
   if (!opts.admin.empty()) {
     admin_where = apps::parse_admin_endpoint(opts.admin);
@@ -221,6 +242,16 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   if (mode == apps::view_mode::live) {
     fmt::print("l4sim: {} — {}\n", scn.name, protocols::escape_control(scn.description));
     std::fflush(stdout);
+  }
+  if (opts.virtual_time) {
+    apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
+    auto played = apps::play_virtually(plan, view, signals, std::chrono::minutes{10});
+    view.close();
+    if (!played) {
+      fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(played.error()));
+      return 1;
+    }
+    return conclude(opts, plan, mode, *played);
   }
   caf::actor_system_config sys_cfg;
   actors::configure_system(sys_cfg);
@@ -286,6 +317,14 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
                   caf::after(std::chrono::milliseconds{200}) >> [] {});
   }
   view.close();
+  return conclude(opts, plan, mode, *done);
+}
+
+/// Prints the outcome of a run, writes its report and returns the exit code.
+int conclude(const run_options& opts, const actors::run_plan& plan, apps::view_mode mode,
+             actors::director_done& done_ref) {
+  auto& scn = plan.scn;
+  auto* done = &done_ref;
   if (!done->error.empty()) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, protocols::escape_control(done->error));
     return 1;
@@ -347,10 +386,20 @@ int show(const std::string& target, const std::string& dir) {
   return 0;
 }
 
-int validate(const std::vector<std::string>& files) {
+int validate(const std::vector<std::string>& files, bool virtual_time) {
   int rc = 0;
   for (auto& f : files) {
     auto loaded = protocols::load_scenario_file(f);
+    if (loaded.ok() && virtual_time) {
+      // What the virtual network cannot play yet is a validation error under --virtual.
+      auto plan = actors::make_plan(*loaded.value, {});
+      auto why = plan ? apps::virtual_rejects(*plan) : actors::describe(plan.error());
+      if (!why.empty()) {
+        fmt::print(stderr, "{}\n", why);
+        rc = 2;
+        continue;
+      }
+    }
     if (loaded.ok()) {
       fmt::print("{}: ok ({} backends, {} events, {} expectations)\n", f,
                  loaded.value->backends.size(), loaded.value->timeline.size(),
@@ -384,6 +433,8 @@ int main(int argc, char** argv) {
   auto* quiet = run_cmd->add_flag("--quiet", opts.quiet, "print only the final tables");
   run_cmd->add_flag("--json", opts.json, "print only the JSON report")->excludes(quiet);
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
+  run_cmd->add_flag("--virtual", opts.virtual_time,
+                    "play on a virtual clock and network: deterministic, faster than real time");
   run_cmd->add_option("--admin", opts.admin,
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   run_cmd->add_option("--access-log", opts.access_log,
@@ -435,6 +486,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   auto* validate_cmd = app.add_subcommand("validate", "check scenario files without running");
   validate_cmd->add_option("files", files, "scenario files")->required();
+  bool validate_virtual = false;
+  validate_cmd->add_flag("--virtual", validate_virtual,
+                         "also refuse what `sim run --virtual` cannot play yet");
   // Every command-line error exits 2, like every other bad input (CLI11 would use 104-109).
   try {
     app.parse(argc, argv);
@@ -454,7 +508,7 @@ int main(int argc, char** argv) {
     return show(show_target, dir);
   }
   if (*validate_cmd) {
-    return validate(files);
+    return validate(files, validate_virtual);
   }
   if (*experiment_cmd) {
     apps::signal_guard signals;
