@@ -339,7 +339,8 @@ class vsession : public caf::event_based_actor {
     if (backend_id_.empty() && !gave_up_) {
       return;
     }
-    send(deps_.picker, protocols::session_finished{backend_id_, bytes_up_, bytes_down_});
+    send(deps_.picker,
+         protocols::session_finished{backend_id_, bytes_up_, bytes_down_, backend_.reset});
   }
 
   session_deps deps_;
@@ -493,7 +494,7 @@ caf::expected<balancer_handle> spawn_virtual_balancer(caf::actor_system& sys, ba
   lcfg.max_conns = cfg.max_conns;
   lcfg.id = cfg.id;
   lcfg.log = cfg.log;
-  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer};
+  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, {}};  // no access log
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   auto listener = sys.spawn<vlistener>(lcfg, net, bound->first);
