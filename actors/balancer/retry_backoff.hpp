@@ -9,6 +9,7 @@
 // wait at least half the backoff. base 0 retries at once.
 
 #include <cstdint>
+#include <random>
 
 #include <caf/timespan.hpp>
 
@@ -21,6 +22,14 @@ struct retry_backoff {
 
   /// Returns the wait before retry `attempt` (0-based) for a uniform draw `u` in [0, 1).
   caf::timespan delay(uint32_t attempt, double u) const;
+
+  /// Returns the wait before retry `attempt`, its jitter drawn from `rng` (the session's own
+  /// seeded generator, so a seeded run retries the same way every time).
+  template <class Rng>
+  caf::timespan delay_drawn(uint32_t attempt, Rng& rng) const {
+    std::uniform_real_distribution<double> u{0, 1};
+    return delay(attempt, u(rng));
+  }
 };
 
 }  // namespace l4sim::actors

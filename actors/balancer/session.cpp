@@ -191,8 +191,7 @@ class session : public caf::io::broker {
   /// leaving does not end the session before the wait is over).
   void schedule_retry() {
     busy_ = true;
-    std::uniform_real_distribution<double> u{0, 1};
-    auto wait = deps_.cfg.backoff.delay(static_cast<uint32_t>(tried_.size() - 1), u(rng_));
+    auto wait = deps_.cfg.backoff.delay_drawn(static_cast<uint32_t>(tried_.size() - 1), rng_);
     if (wait.count() <= 0) {
       retry();
       return;

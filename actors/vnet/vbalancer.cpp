@@ -303,8 +303,7 @@ class vsession : public caf::event_based_actor {
 
   void schedule_retry() {
     busy_ = true;
-    std::uniform_real_distribution<double> u{0, 1};
-    auto wait = deps_.cfg.backoff.delay(static_cast<uint32_t>(tried_.size() - 1), u(rng_));
+    auto wait = deps_.cfg.backoff.delay_drawn(static_cast<uint32_t>(tried_.size() - 1), rng_);
     if (wait.count() <= 0) {
       retry();
       return;

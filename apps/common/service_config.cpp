@@ -1,9 +1,9 @@
 #include "apps/common/service_config.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
