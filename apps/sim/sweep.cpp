@@ -62,8 +62,11 @@ std::vector<planned_run> plan(const sweep_spec& spec, const std::vector<grid_poi
       planned_run r;
       r.point = i;
       r.seed = seed;
-      r.identity =
-          fmt::format("scenario={}\ntime_scale={}\nseed={}\n", spec.target, spec.time_scale, seed);
+      // A live run's identity is what it was before virtual time, so older folders resume.
+      r.identity = spec.live
+                       ? fmt::format("scenario={}\ntime_scale={}\nseed={}\n", spec.target,
+                                     spec.time_scale, seed)
+                       : fmt::format("scenario={}\nmode=virtual\nseed={}\n", spec.target, seed);
       for (const auto& f : spec.fixed) {
         r.identity += fmt::format("set {}={}\n", protocols::dotted(f.path), f.value);
       }
@@ -107,8 +110,17 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
+std::string mode_name(const sweep_spec& spec) {
+  return spec.live ? "live" : "virtual";
+}
+
+std::string mode_text(const sweep_spec& spec) {
+  return spec.live ? fmt::format("live, time scale {}", spec.time_scale) : "virtual time";
+}
+
 /// Reads a finished run's folder; nothing when it is not one of this plan's.
-std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const grid_point& p) {
+std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const grid_point& p,
+                                const std::string& mode) {
   try {
     auto meta = nlohmann::json::parse(read_text(dir / "run.json"));
     if (meta.value("identity", "") != r.identity) {
@@ -118,6 +130,7 @@ std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const
     row.point = p;
     row.seed = r.seed;
     row.exit_code = meta.value("exit", 0);
+    row.mode = mode;
     row.metrics = metrics_of(nlohmann::json::parse(read_text(dir / "report" / "report.json")));
     return row;
   } catch (const std::exception&) {
@@ -141,6 +154,52 @@ struct running_child {
 };
 
 }  // namespace
+
+std::string choose_mode(bool live, bool virtual_time, double time_scale, bool default_live,
+                        double default_scale, sweep_spec& spec) {
+  if (virtual_time && (live || time_scale != 0)) {
+    return live ? "--virtual and --live contradict each other"
+                : "--time-scale is for live runs (it implies --live), not with --virtual";
+  }
+  if (time_scale != 0 && (!(time_scale > 0) || time_scale > 100)) {
+    return fmt::format("--time-scale: {} is not in (0, 100]", time_scale);
+  }
+  spec.live = virtual_time ? false : live || time_scale != 0 || default_live;
+  spec.time_scale = time_scale != 0 ? time_scale : default_scale;
+  return {};
+}
+
+std::string mode_conflict(const sweep_spec& spec) {
+  fs::path out{spec.out};
+  std::error_code ec;
+  std::string made;
+  if (fs::exists(out / "sweep.json", ec)) {
+    try {
+      made = nlohmann::json::parse(read_text(out / "sweep.json")).value("mode", "");
+    } catch (const std::exception&) {
+      made = "";
+    }
+    if (made != "live" && made != "virtual") {
+      return fmt::format("{}/sweep.json does not say live or virtual; use another --out or --fresh",
+                         protocols::escape_control(spec.out));
+    }
+  } else {
+    for (const auto& e : fs::directory_iterator{out / "runs", ec}) {
+      if (e.path().filename().string().rfind(".", 0) != 0) {
+        made = "live";
+        break;
+      }
+    }
+  }
+  if (made.empty() || made == mode_name(spec)) {
+    return {};
+  }
+  return fmt::format(
+      "{} holds runs played {}, this sweep plays them {}: one table does not mix virtual and "
+      "live runs; use another --out, --fresh to replace them, or {}",
+      protocols::escape_control(spec.out), made, mode_name(spec),
+      made == "live" ? "--live" : "--virtual");
+}
 
 std::string check_grid(const sweep_spec& spec) {
   std::string errors;
@@ -172,11 +231,16 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   std::error_code ec;
   if (spec.fresh) {
     fs::remove_all(runs_dir, ec);
+  } else if (auto why = mode_conflict(spec); !why.empty()) {
+    fmt::print(stderr, "sim sweep: {}\n", why);
+    outcome.rc = 2;
+    return outcome;
   }
   fs::create_directories(runs_dir, ec);
-  if (ec) {
+  if (ec || !write_atomically(out / "sweep.json",
+                              nlohmann::json{{"mode", mode_name(spec)}}.dump() + "\n")) {
     fmt::print(stderr, "sim sweep: cannot create {}: {}\n", protocols::escape_control(spec.out),
-               ec.message());
+               ec ? ec.message() : std::string{"cannot write sweep.json"});
     outcome.rc = 2;
     return outcome;
   }
@@ -188,21 +252,23 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   }
   std::vector<size_t> pending;
   for (size_t i = 0; i < runs.size(); ++i) {
-    if (!read_run(runs_dir / runs[i].name, runs[i], points[runs[i].point])) {
+    if (!read_run(runs_dir / runs[i].name, runs[i], points[runs[i].point], mode_name(spec))) {
       pending.push_back(i);
     }
   }
   auto total = runs.size();
   auto already = total - pending.size();
-  fmt::print(stderr,
-             "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, time "
-             "scale {}\n",
-             total, points.size(), spec.seeds.size(), already, spec.jobs, spec.time_scale);
+  fmt::print(stderr, "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, {}\n",
+             total, points.size(), spec.seeds.size(), already, spec.jobs, mode_text(spec));
   auto exe = self_path();
+  // A virtual run takes a small fraction of its scenario time; a stuck one is given up on
+  // long before `sim run --virtual`'s own ten-minute limit.
   auto patience =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(
-          std::chrono::duration<double>(base.value->length).count() * spec.time_scale)) +
-      90s;
+      spec.live
+          ? std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(
+                std::chrono::duration<double>(base.value->length).count() * spec.time_scale)) +
+                90s
+          : std::chrono::milliseconds{150s};
   std::vector<running_child> running;
   size_t next = 0;
   size_t finished = 0;
@@ -231,11 +297,14 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
                  spec.target,
                  "--seed",
                  std::to_string(r.seed),
-                 "--time-scale",
-                 fmt::format("{}", spec.time_scale),
                  "--json",
                  "--report",
                  (c.work / "report").string()};
+      if (spec.live) {
+        ps.argv.insert(ps.argv.end(), {"--time-scale", fmt::format("{}", spec.time_scale)});
+      } else {
+        ps.argv.emplace_back("--virtual");
+      }
       for (const auto& o : overrides_at(spec, points[r.point])) {
         ps.argv.push_back("--set");
         ps.argv.push_back(protocols::dotted(o.path) + "=" + o.value);
@@ -334,11 +403,12 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   }
   // Every table comes from the finished folders, this session's and earlier ones alike.
   for (const auto& r : runs) {
-    if (auto row = read_run(runs_dir / r.name, r, points[r.point])) {
+    if (auto row = read_run(runs_dir / r.name, r, points[r.point], mode_name(spec))) {
       outcome.rows.push_back(std::move(*row));
     }
   }
   outcome.totals = summarize(spec.axes, outcome.rows);
+  outcome.totals.mode = mode_name(spec);
   if (!write_atomically(out / "runs.csv", runs_csv(spec.axes, outcome.rows)) ||
       !write_atomically(out / "summary.csv", summary_csv(spec.axes, outcome.totals))) {
     fmt::print(stderr, "sweep: cannot write into {}\n", protocols::escape_control(spec.out));
@@ -346,7 +416,8 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     return outcome;
   }
   auto metrics = spec.chart_metrics.empty() ? outcome.totals.metrics : spec.chart_metrics;
-  write_atomically(out / "summary.md", summary_markdown(spec.axes, outcome.totals, metrics));
+  write_atomically(out / "summary.md", fmt::format("Played in {}.\n\n", mode_text(spec)) +
+                                           summary_markdown(spec.axes, outcome.totals, metrics));
   auto charts_dir = out / "charts";
   fs::create_directories(charts_dir, ec);
   std::string script;
@@ -375,7 +446,6 @@ int sweep_command(const sweep_args& args, const std::string& scenarios_dir, sign
   sweep_spec spec;
   spec.target = args.target;
   spec.scenarios_dir = scenarios_dir;
-  spec.time_scale = args.time_scale;
   spec.out = args.out;
   spec.title = args.target;
   spec.fresh = args.fresh;
@@ -384,8 +454,10 @@ int sweep_command(const sweep_args& args, const std::string& scenarios_dir, sign
     fmt::print(stderr, "sim sweep: --seeds: {} is not in 1..10000\n", args.seeds);
     return 2;
   }
-  if (!(args.time_scale > 0) || args.time_scale > 100) {
-    fmt::print(stderr, "sim sweep: --time-scale: {} is not in (0, 100]\n", args.time_scale);
+  if (auto why = choose_mode(args.live, args.virtual_time, args.time_scale, false,
+                             default_live_time_scale, spec);
+      !why.empty()) {
+    fmt::print(stderr, "sim sweep: {}\n", why);
     return 2;
   }
   for (unsigned s = 1; s <= args.seeds; ++s) {
