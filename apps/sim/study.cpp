@@ -251,6 +251,11 @@ estimate estimate_of(const std::vector<double>& values) {
       sq += (v - out.mean) * (v - out.mean);
     }
     double sd = std::sqrt(sq / static_cast<double>(out.n - 1));
+    // Equal values (as virtual runs often give) differ from their mean by rounding only:
+    // that is no spread, and 4e-17 in a table would say there is one.
+    if (sd <= 1e-12 * std::abs(out.mean)) {
+      sd = 0;
+    }
     out.ci95 = t_quantile_975(out.n - 1) * sd / std::sqrt(static_cast<double>(out.n));
   }
   return out;

@@ -67,6 +67,10 @@ TEST_CASE("an estimate is the mean with a t-based 95% half-width", "[study]") {
   auto same = estimate_of({2, 2, 2});
   REQUIRE(same.ci95);
   CHECK(*same.ci95 == Approx(0));
+  // Ten equal values whose sum rounds: still no spread, exactly.
+  auto equal = estimate_of(std::vector<double>(10, 0.325));
+  REQUIRE(equal.ci95);
+  CHECK(*equal.ci95 == 0);
 }
 
 TEST_CASE("the metrics of a run come from its report", "[study]") {
