@@ -198,6 +198,20 @@ TEST_CASE("an experiment file with a bad claim or value exits 2 naming file and 
   CHECK(y.wait_exit(std::chrono::seconds{20}) == 2);
   CHECK_THAT(y.output(), Catch::Contains(file.string() + ":3:3: grid backends.server-2.delay=fast: "
                                                          "delay in backend"));
+
+  // A time scale is a live run's: with mode: virtual it is a contradiction, named.
+  std::ofstream{file} << "scenario: " << short_scenario() << "\n"
+                      << "grid:\n"
+                      << "  balancer.algorithm: [rr]\n"
+                      << "mode: virtual\n"
+                      << "time_scale: 0.5\n";
+  child_process z{
+      {app_path("sim"), "experiment", file.string(), "--out", (dir.path / "out").string()}};
+  CHECK(z.wait_exit(std::chrono::seconds{20}) == 2);
+  CHECK_THAT(z.output(),
+             Catch::Contains(file.string() + ":5:13: time_scale: is for live runs, not with mode: "
+                                             "virtual"));
+  CHECK_FALSE(fs::exists(dir.path / "out" / "runs"));
 }
 
 TEST_CASE("overrides (--set) reach every service process under --services", "[sweep][services]") {
