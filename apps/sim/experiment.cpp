@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "apps/sim/sweep.hpp"
+#include "apps/sim/sweep_mode.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"  // yaml-cpp, with GCC 12's false positive silenced
 #include "protocols/text_escape.hpp"

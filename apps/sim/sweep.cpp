@@ -11,13 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/common/process.hpp"
 #include "apps/sim/report.hpp"
+#include "apps/sim/sweep_mode.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -110,14 +110,6 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
-std::string mode_name(const sweep_spec& spec) {
-  return spec.live ? "live" : "virtual";
-}
-
-std::string mode_text(const sweep_spec& spec) {
-  return spec.live ? fmt::format("live, time scale {}", spec.time_scale) : "virtual time";
-}
-
 /// Reads a finished run's folder; nothing when it is not one of this plan's.
 std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const grid_point& p,
                                 const std::string& mode) {
@@ -155,52 +147,6 @@ struct running_child {
 
 }  // namespace
 
-std::string choose_mode(bool live, bool virtual_time, double time_scale, bool default_live,
-                        double default_scale, sweep_spec& spec) {
-  if (virtual_time && (live || time_scale != 0)) {
-    return live ? "--virtual and --live contradict each other"
-                : "--time-scale is for live runs (it implies --live), not with --virtual";
-  }
-  if (time_scale != 0 && (!(time_scale > 0) || time_scale > 100)) {
-    return fmt::format("--time-scale: {} is not in (0, 100]", time_scale);
-  }
-  spec.live = virtual_time ? false : live || time_scale != 0 || default_live;
-  spec.time_scale = time_scale != 0 ? time_scale : default_scale;
-  return {};
-}
-
-std::string mode_conflict(const sweep_spec& spec) {
-  fs::path out{spec.out};
-  std::error_code ec;
-  std::string made;
-  if (fs::exists(out / "sweep.json", ec)) {
-    try {
-      made = nlohmann::json::parse(read_text(out / "sweep.json")).value("mode", "");
-    } catch (const std::exception&) {
-      made = "";
-    }
-    if (made != "live" && made != "virtual") {
-      return fmt::format("{}/sweep.json does not say live or virtual; use another --out or --fresh",
-                         protocols::escape_control(spec.out));
-    }
-  } else {
-    for (const auto& e : fs::directory_iterator{out / "runs", ec}) {
-      if (e.path().filename().string().rfind(".", 0) != 0) {
-        made = "live";
-        break;
-      }
-    }
-  }
-  if (made.empty() || made == mode_name(spec)) {
-    return {};
-  }
-  return fmt::format(
-      "{} holds runs played {}, this sweep plays them {}: one table does not mix virtual and "
-      "live runs; use another --out, --fresh to replace them, or {}",
-      protocols::escape_control(spec.out), made, mode_name(spec),
-      made == "live" ? "--live" : "--virtual");
-}
-
 std::string check_grid(const sweep_spec& spec) {
   std::string errors;
   for (const auto& p : grid_points(spec.axes)) {
@@ -237,8 +183,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     return outcome;
   }
   fs::create_directories(runs_dir, ec);
-  if (ec || !write_atomically(out / "sweep.json",
-                              nlohmann::json{{"mode", mode_name(spec)}}.dump() + "\n")) {
+  if (ec || !record_mode(spec)) {
     fmt::print(stderr, "sim sweep: cannot create {}: {}\n", protocols::escape_control(spec.out),
                ec ? ec.message() : std::string{"cannot write sweep.json"});
     outcome.rc = 2;
@@ -440,86 +385,6 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     outcome.rc = 1;
   }
   return outcome;
-}
-
-int sweep_command(const sweep_args& args, const std::string& scenarios_dir, signal_guard& signals) {
-  sweep_spec spec;
-  spec.target = args.target;
-  spec.scenarios_dir = scenarios_dir;
-  spec.out = args.out;
-  spec.title = args.target;
-  spec.fresh = args.fresh;
-  spec.jobs = args.jobs > 0 ? args.jobs : std::max(1U, std::thread::hardware_concurrency());
-  if (args.seeds == 0 || args.seeds > 10000) {
-    fmt::print(stderr, "sim sweep: --seeds: {} is not in 1..10000\n", args.seeds);
-    return 2;
-  }
-  if (auto why = choose_mode(args.live, args.virtual_time, args.time_scale, false,
-                             default_live_time_scale, spec);
-      !why.empty()) {
-    fmt::print(stderr, "sim sweep: {}\n", why);
-    return 2;
-  }
-  for (unsigned s = 1; s <= args.seeds; ++s) {
-    spec.seeds.push_back(s);
-  }
-  for (const auto& text : args.sets) {
-    auto parsed = protocols::parse_override("--set", text);
-    if (!parsed.error.empty()) {
-      fmt::print(stderr, "sim sweep: {}\n", protocols::escape_control(parsed.error));
-      return 2;
-    }
-    spec.fixed.push_back(parsed.value);
-  }
-  for (const auto& text : args.vary) {
-    auto parsed = protocols::parse_override("--vary", text);
-    if (!parsed.error.empty()) {
-      fmt::print(stderr, "sim sweep: {}\n", protocols::escape_control(parsed.error));
-      return 2;
-    }
-    grid_axis axis;
-    axis.key = protocols::dotted(parsed.value.path);
-    std::stringstream values{parsed.value.value};
-    for (std::string v; std::getline(values, v, ',');) {
-      axis.values.push_back(v);
-    }
-    if (axis.values.empty()) {
-      fmt::print(stderr, "sim sweep: --vary {}: no values (write KEY=V1,V2,...)\n",
-                 protocols::escape_control(text));
-      return 2;
-    }
-    for (const auto& other : spec.axes) {
-      if (other.key == axis.key) {
-        fmt::print(stderr, "sim sweep: --vary {}: {} is varied twice\n",
-                   protocols::escape_control(text), protocols::escape_control(axis.key));
-        return 2;
-      }
-    }
-    spec.axes.push_back(std::move(axis));
-    spec.axis_sources.emplace_back("--vary");
-  }
-  auto base = protocols::find_scenario(spec.target, spec.scenarios_dir, spec.fixed);
-  if (!base.ok()) {
-    fmt::print(stderr, "{}", base.error_text());
-    return 2;
-  }
-  std::vector<std::string> backends;
-  for (const auto& b : base.value->backends) {
-    backends.push_back(b.id);
-  }
-  for (const auto& m : args.metrics) {
-    if (!known_metric(m, backends)) {
-      fmt::print(stderr, "sim sweep: --metrics: \"{}\" is not a metric (known: {})\n",
-                 protocols::escape_control(m), metric_patterns());
-      return 2;
-    }
-  }
-  spec.chart_metrics = args.metrics;
-  if (auto errors = check_grid(spec); !errors.empty()) {
-    fmt::print(stderr, "{}", errors);
-    return 2;
-  }
-  return run_sweep(spec, signals).rc;
 }
 
 }  // namespace l4sim::apps

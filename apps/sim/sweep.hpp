@@ -46,19 +46,6 @@ struct sweep_outcome {
 /// every error, naming the axis's source and value, or "" when all load.
 std::string check_grid(const sweep_spec& spec);
 
-/// The default time scale of live runs.
-inline constexpr double default_live_time_scale = 0.2;
-
-/// Picks live or virtual from `--live`, `--virtual`, `--time-scale` (0: not given, implies
-/// live otherwise) and a default; sets `spec.live` and `spec.time_scale` or returns why the
-/// flags contradict each other.
-std::string choose_mode(bool live, bool virtual_time, double time_scale, bool default_live,
-                        double default_scale, sweep_spec& spec);
-
-/// Why OUT cannot take runs of `spec`'s mode ("" when it can): it holds runs made in the
-/// other mode. A folder of runs without OUT/sweep.json predates modes and was made live.
-std::string mode_conflict(const sweep_spec& spec);
-
 /// Runs the sweep (skipping finished runs), then writes runs.csv, summary.csv and
 /// charts/ into `spec.out`. SIGINT/SIGTERM (through `signals`) stops the children, keeps
 /// the finished runs and returns 130.
