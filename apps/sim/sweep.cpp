@@ -206,14 +206,15 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   fmt::print(stderr, "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, {}\n",
              total, points.size(), spec.seeds.size(), already, spec.jobs, mode_text(spec));
   auto exe = self_path();
-  // A virtual run takes a small fraction of its scenario time; a stuck one is given up on
-  // long before `sim run --virtual`'s own ten-minute limit.
+  // How long a virtual run takes depends on its traffic more than on its length, and
+  // `sim run --virtual` gives up by itself after ten minutes of wall time (reporting why):
+  // the sweep only kills a child that outlives that.
   auto patience =
       spec.live
           ? std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(
                 std::chrono::duration<double>(base.value->length).count() * spec.time_scale)) +
                 90s
-          : std::chrono::milliseconds{150s};
+          : std::chrono::milliseconds{std::chrono::minutes{10} + 60s};
   std::vector<running_child> running;
   size_t next = 0;
   size_t finished = 0;
