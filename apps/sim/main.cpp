@@ -457,9 +457,11 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--set", sweep.sets, "KEY=VALUE for every run (repeatable)");
   sweep_cmd->add_option("--seeds", sweep.seeds, "seeds per grid point, 1..N (default 5)");
   sweep_cmd->add_option("--jobs", sweep.jobs, "runs at a time (default: the number of cores)");
+  sweep_cmd->add_flag("--live", sweep.live,
+                      "play the runs live on loopback (default: on virtual time)");
+  sweep_cmd->add_flag("--virtual", sweep.virtual_time, "play the runs on virtual time (default)");
   sweep_cmd->add_option("--time-scale", sweep.time_scale,
-                        "real time per scenario time (default 0.2: runs are live, five times "
-                        "faster; there is no virtual time yet)");
+                        "real time per scenario time of live runs (implies --live; default 0.2)");
   sweep_cmd->add_option("--out", sweep.out, "folder of runs/, runs.csv, summary.csv, charts/")
       ->required();
   sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
@@ -477,6 +479,12 @@ int main(int argc, char** argv) {
                              "runs at a time (default: the file's, "
                              "else the number of cores)");
   experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
+  experiment_cmd->add_flag("--live", experiment.live,
+                           "play the runs live (default: the file's mode, else virtual)");
+  experiment_cmd->add_flag("--virtual", experiment.virtual_time,
+                           "play the runs on virtual time whatever the file's mode");
+  experiment_cmd->add_option("--time-scale", experiment.time_scale,
+                             "real time per scenario time of live runs (implies --live)");
   experiment_cmd->add_flag("--fresh", experiment.fresh,
                            "run everything again (default: keep the finished runs in --out)");
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");
