@@ -39,6 +39,7 @@ struct vside {
   bool reading = false;  // no FIN/RST from it yet
   bool shut = false;     // nothing more goes to it
   bool reset = false;
+  bool stalled = false;  // not read: the other side's window is full
 };
 
 /// One proxied connection on the virtual network.
@@ -62,15 +63,17 @@ class vsession : public caf::event_based_actor {
         colon == std::string::npos ? 0 : static_cast<uint16_t>(std::stoul(peer.substr(colon + 1)));
     activity_.client_last = clock().now();
     net_->adopt(client_.conn, address(), false);
+    net_->ack_writes(client_.conn);
     request_pick();
     return {
         [this](const caf::io::new_data_msg& msg) { on_data(msg); },
         [this](const caf::io::connection_closed_msg& msg) { on_closed(msg.handle); },
+        [this](const caf::io::data_transferred_msg& msg) { on_written(msg); },
         [this](caf::get_atom, stats_atom) { return static_cast<uint64_t>(early_.size()); },
         [this](caf::tick_atom) { check_idle(); },
         [](queued_atom) {
-          // Live sessions stop reading their client while queued; here its bytes wait in
-          // `early_` (no window is modelled yet).
+          // Live sessions stop reading their client while queued; here the client stops
+          // being read once `early_` holds a window's worth.
         },
         [this](retry_atom) { retry(); },
         [this](caf::delete_atom, const std::string& id) {
@@ -124,9 +127,39 @@ class vsession : public caf::event_based_actor {
     }
     if (!dst.attached) {
       early_.insert(early_.end(), msg.buf.begin(), msg.buf.end());
+      if (early_.size() >= net_->config().window) {
+        stall(*src);
+      }
       return;
     }
     net_->send(dst.conn, msg.buf.data(), msg.buf.size());
+    if (net_->pending(dst.conn) > 0) {
+      // Back-pressure, as the live byte pump: what the other side cannot take yet stays
+      // in this side's window, so its writer runs out of room in turn.
+      stall(*src);
+    }
+  }
+
+  void stall(vside& src) {
+    if (!src.stalled) {
+      src.stalled = true;
+      net_->set_reading(src.conn, false);
+    }
+  }
+
+  void unstall(vside& src) {
+    if (src.stalled) {
+      src.stalled = false;
+      net_->set_reading(src.conn, true);
+    }
+  }
+
+  /// `dst` took everything written to it: read its other side again.
+  void on_written(const caf::io::data_transferred_msg& msg) {
+    auto* dst = side_of(msg.handle);
+    if (dst != nullptr && msg.remaining == 0) {
+      unstall(other(*dst));
+    }
   }
 
   void on_closed(connection_handle hdl) {
@@ -276,6 +309,7 @@ class vsession : public caf::event_based_actor {
     backend_.reading = true;
     activity_.backend_last = clock().now();
     net_->adopt(conn, address(), false);
+    net_->ack_writes(conn);
     if (deps_.cfg.send_proxy != protocols::proxy_version::none) {
       protocols::proxy_info info;
       auto [local_address, local_port] = net_->local_end(client_.conn);
@@ -291,6 +325,9 @@ class vsession : public caf::event_based_actor {
       net_->send(conn, early_.data(), early_.size());
       early_.clear();
       early_.shrink_to_fit();
+    }
+    if (net_->pending(conn) == 0) {
+      unstall(client_);
     }
     if (client_.shut) {
       // The client reset meanwhile (only a FIN leaves it unshut).

@@ -204,9 +204,13 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     attach_to = *where;
   }
   // What a mode cannot play is refused before anything starts.
-  auto refused = opts.services ? apps::services_reject(plan)
-                 : attach_to   ? apps::attach_rejects(plan)
-                               : std::string{};
+  auto refused = opts.virtual_time ? std::string{}
+                 : opts.services   ? apps::services_reject(plan)
+                 : attach_to       ? apps::attach_rejects(plan)
+                                   : std::string{};
+  if (refused.empty() && !opts.virtual_time) {
+    refused = apps::live_rejects(plan);
+  }
   if (!refused.empty()) {
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;

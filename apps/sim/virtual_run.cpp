@@ -15,6 +15,7 @@
 #include "actors/io/system.hpp"
 #include "actors/vnet/virtual_stage.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/text_escape.hpp"
 
 namespace l4sim::apps {
 
@@ -57,6 +58,32 @@ std::string virtual_rejects(const actors::run_plan&) {
   return {};
 }
 
+std::string live_rejects(const actors::run_plan& plan) {
+  const auto& scn = plan.scn;
+  // Loopback has no knobs for latency, jitter, bandwidth, SYN loss or the window, and
+  // nothing here partitions or holds it: a live run would play something else.
+  if (auto key = scn.network.first_non_default(); !key.empty()) {
+    for (const auto& [given, where] : scn.network.given) {
+      if (given == key) {
+        return fmt::format("{}:{}:{}: network.{}: a live run on loopback cannot model it; play "
+                           "this scenario with --virtual",
+                           protocols::escape_control(scn.file), where.line, where.column, key);
+      }
+    }
+  }
+  for (const auto& ev : scn.timeline) {
+    using protocols::event_kind;
+    if (ev.kind == event_kind::partition || ev.kind == event_kind::heal ||
+        ev.kind == event_kind::hold || ev.kind == event_kind::release) {
+      return fmt::format("{}:{}:{}: {} in timeline event: a live run on loopback cannot model "
+                         "it; play this scenario with --virtual",
+                         protocols::escape_control(scn.file), ev.where.line, ev.where.column,
+                         protocols::to_string(ev.kind));
+    }
+  }
+  return {};
+}
+
 caf::expected<actors::director_done> play_virtually(const actors::run_plan& plan, live_view& view,
                                                     signal_guard& signals,
                                                     std::chrono::seconds wall_limit) {
@@ -70,7 +97,7 @@ caf::expected<actors::director_done> play_virtually(const actors::run_plan& plan
   sys.await_actors_before_shutdown(false);
   auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   auto& mpx = dynamic_cast<caf::io::network::test_multiplexer&>(sys.middleman().backend());
-  auto net = std::make_shared<actors::vnet>();
+  auto net = std::make_shared<actors::vnet>(sys, actors::network_config(plan.scn.network, plan.scn.seed));
   auto on = actors::build_virtual_stage(sys, plan, net);
   if (!on) {
     return on.error();

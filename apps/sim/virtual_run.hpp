@@ -19,6 +19,11 @@ namespace l4sim::apps {
 /// feature), or "" when it can.
 std::string virtual_rejects(const actors::run_plan& plan);
 
+/// Returns why a live run (in-process, --services, --attach) cannot play `plan`: a
+/// `network:` other than loopback's or a network timeline event, naming the file, line and
+/// key; empty if it can.
+std::string live_rejects(const actors::run_plan& plan);
+
 /// Plays `plan` on virtual time; notes and frames go to `view` as they happen. Ctrl-C ends
 /// the run early, like a live one. Fails when the stage cannot be built or the run does
 /// not end within `wall_limit`.
