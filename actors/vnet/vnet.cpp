@@ -193,10 +193,8 @@ caf::result<dialed_socket> vdial(vdialer_self self, const std::string& address, 
 caf::behavior vdialer(vdialer_self self, std::shared_ptr<vnet> net) {
   self->state.net = net;
   return {
-      [self](caf::connect_atom, const std::string& address, uint16_t port,
-             caf::timespan timeout) -> caf::result<dialed_socket> {
-        return vdial(self, address, port, timeout, {});
-      },
+      [self](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout)
+          -> caf::result<dialed_socket> { return vdial(self, address, port, timeout, {}); },
       [self](caf::connect_atom, const std::string& address, uint16_t port, caf::timespan timeout,
              const std::string& source) -> caf::result<dialed_socket> {
         return vdial(self, address, port, timeout, source);
@@ -408,8 +406,8 @@ void vnet::deliver(uint64_t id, caf::message msg, size_t bytes) {
     // The sender's direction of the link sends one segment after the other.
     auto& free = e.on->free[e.server_side ? 0 : 1];
     auto start = std::max(now, free);
-    free = start + caf::timespan{static_cast<int64_t>(
-                       static_cast<double>(bytes) * 1e9 / static_cast<double>(cfg_.bandwidth))};
+    free = start + caf::timespan{static_cast<int64_t>(static_cast<double>(bytes) * 1e9 /
+                                                      static_cast<double>(cfg_.bandwidth))};
     depart = free;
   }
   // Never before what went ahead of it on the same connection.
@@ -499,8 +497,8 @@ void vnet::pump(uint64_t id) {
             n);
   }
   if (written > 0 && e.ack) {
-    push(e.owner, caf::make_message(caf::io::data_transferred_msg{conn_hdl(id), written,
-                                                                  e.pending.size()}));
+    push(e.owner,
+         caf::make_message(caf::io::data_transferred_msg{conn_hdl(id), written, e.pending.size()}));
   }
   if (e.pending.empty() && e.fin_after_pending) {
     e.fin_after_pending = false;

@@ -16,10 +16,10 @@
 
 #include <cstdint>
 #include <deque>
-#include <random>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -42,11 +42,11 @@ namespace l4sim::actors {
 /// How the virtual network behaves (the scenario's `network:` section).
 struct vnet_config {
   caf::timespan latency = std::chrono::microseconds{50};  ///< one way, per delivery
-  caf::timespan jitter{0};  ///< extra delay per delivery, uniform in [0, jitter)
-  uint64_t bandwidth = 0;   ///< bytes per second per link and direction; 0 = unlimited
-  double loss = 0;          ///< share of SYNs dropped
+  caf::timespan jitter{0};   ///< extra delay per delivery, uniform in [0, jitter)
+  uint64_t bandwidth = 0;    ///< bytes per second per link and direction; 0 = unlimited
+  double loss = 0;           ///< share of SYNs dropped
   uint64_t window = 131072;  ///< bytes sent and not yet read, per connection direction
-  uint64_t seed = 1;        ///< of the generator for jitter and loss
+  uint64_t seed = 1;         ///< of the generator for jitter and loss
 };
 
 /// Returns the network a scenario asks for, drawing from `seed`.
@@ -180,7 +180,7 @@ class vnet : public std::enable_shared_from_this<vnet> {
   struct link {
     bool partitioned = false;
     bool held = false;
-    caf::actor_clock::time_point free[2];  // when each direction is done sending
+    caf::actor_clock::time_point free[2];                    // when each direction is done sending
     std::vector<std::pair<uint64_t, caf::message>> waiting;  // arrived while blocked
   };
 
@@ -199,9 +199,9 @@ class vnet : public std::enable_shared_from_this<vnet> {
     link* on = nullptr;
     std::string local;  // address:port
     std::string remote;
-    std::vector<char> pending;         // written, waiting for room in the peer's window
-    uint64_t unread = 0;               // bytes toward it in its window
-    std::deque<caf::message> inbox;    // arrived, not handed to the owner yet
+    std::vector<char> pending;       // written, waiting for room in the peer's window
+    uint64_t unread = 0;             // bytes toward it in its window
+    std::deque<caf::message> inbox;  // arrived, not handed to the owner yet
     caf::actor_clock::time_point last_arrival;
   };
 
@@ -232,7 +232,7 @@ class vnet : public std::enable_shared_from_this<vnet> {
   std::unordered_map<uint64_t, listener> listeners_;
   std::unordered_map<uint64_t, end> ends_;
   std::unordered_map<std::string, link> links_;  // never erased: ends point into it
-  std::set<uint64_t> reset_;                    // ends whose peer reset them
+  std::set<uint64_t> reset_;                     // ends whose peer reset them
 };
 
 }  // namespace l4sim::actors

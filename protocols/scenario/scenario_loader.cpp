@@ -47,9 +47,8 @@ constexpr param_spec param_table[] = {
     {"slow", "byte_gap_max", param_syntax::duration, ""},
 };
 
-const std::vector<std::string> top_keys{"name",     "description", "duration", "seed",  "backends",
-                                        "balancer", "clients",     "timeline", "expect",
-                                        "network"};
+const std::vector<std::string> top_keys{"name",     "description", "duration", "seed",   "backends",
+                                        "balancer", "clients",     "timeline", "expect", "network"};
 
 std::vector<std::string> params_of(const std::string& type) {
   std::vector<std::string> keys;
@@ -198,7 +197,7 @@ std::optional<uint64_t> read_bandwidth(error_sink& sink, const YAML::Node& node,
     return std::nullopt;
   }
   static const std::map<std::string, double> units{
-      {"B/s", 1},        {"KB/s", 1e3},         {"MB/s", 1e6},         {"GB/s", 1e9},
+      {"B/s", 1},         {"KB/s", 1e3},       {"MB/s", 1e6},       {"GB/s", 1e9},
       {"bit/s", 1.0 / 8}, {"kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8}, {"Gbit/s", 1e9 / 8}};
   auto parsed = number_and_unit(*text);
   auto unit = parsed ? units.find(parsed->second) : units.end();
@@ -238,7 +237,8 @@ std::optional<double> read_loss(error_sink& sink, const YAML::Node& node, const 
 }
 
 /// Reads a size in bytes: `64KiB`, `1MiB`, `4096`, from 1 KiB to 64 MiB.
-std::optional<uint64_t> read_size(error_sink& sink, const YAML::Node& node, const std::string& what) {
+std::optional<uint64_t> read_size(error_sink& sink, const YAML::Node& node,
+                                  const std::string& what) {
   auto text = detail::read_text(sink, node, what);
   if (!text) {
     return std::nullopt;

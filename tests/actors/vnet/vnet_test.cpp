@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include <fmt/format.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -15,11 +16,10 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
 
 #include "actors/backend/backend_server.hpp"
-#include "actors/vnet/vbalancer.hpp"
 #include "actors/io/system.hpp"
+#include "actors/vnet/vbalancer.hpp"
 
 using namespace l4sim;
 using namespace std::chrono_literals;
@@ -498,9 +498,10 @@ caf::behavior gusher(caf::stateful_actor<gusher_state>* self, std::shared_ptr<ac
 
 }  // namespace
 
-TEST_CASE("a slow reader behind the balancer: buffered bytes stay bounded by the windows, "
-          "none lost",
-          "[vnet][backpressure]") {
+TEST_CASE(
+    "a slow reader behind the balancer: buffered bytes stay bounded by the windows, "
+    "none lost",
+    "[vnet][backpressure]") {
   actors::vnet_config ncfg;
   ncfg.window = 16 * 1024;
   virtual_world w{ncfg};
@@ -528,7 +529,7 @@ TEST_CASE("a slow reader behind the balancer: buffered bytes stay bounded by the
   w.net->set_reading(*conn, false);
   w.net->send(*conn, "GO\n", 3);
   uint64_t peak = 0;
-  for (auto t = 10ms; t <= 2s; t += 10ms) {
+  for (caf::timespan t = 10ms; t <= 2s; t += 10ms) {
     w.run_until(t);
     auto held = w.net->buffers();
     peak = std::max(peak, held.pending + held.unread);
@@ -540,7 +541,7 @@ TEST_CASE("a slow reader behind the balancer: buffered bytes stay bounded by the
   CHECK(peak <= 3 * ncfg.window + 8 * 1024);
   // The reader comes back: everything arrives, in order, and the windows empty.
   w.net->set_reading(*conn, true);
-  for (auto t = 2s; t <= 10s && got->bytes.size() < data.size(); t += 100ms) {
+  for (caf::timespan t = 2s; t <= 10s && got->bytes.size() < data.size(); t += 100ms) {
     w.run_until(t);
   }
   CHECK(got->bytes.size() == data.size());
@@ -549,8 +550,8 @@ TEST_CASE("a slow reader behind the balancer: buffered bytes stay bounded by the
   CHECK(w.net->buffers().pending == 0);
   for (auto x : {caf::actor_cast<caf::actor>(lb->listener), caf::actor_cast<caf::actor>(lb->picker),
                  caf::actor_cast<caf::actor>(lb->health), caf::actor_cast<caf::actor>(lb->dialer),
-                 caf::actor_cast<caf::actor>(lb->resolver), caf::actor_cast<caf::actor>(lb->control),
-                 backend, client}) {
+                 caf::actor_cast<caf::actor>(lb->resolver),
+                 caf::actor_cast<caf::actor>(lb->control), backend, client}) {
     caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   }
   w.settle();

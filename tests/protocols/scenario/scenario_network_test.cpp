@@ -24,10 +24,10 @@ TEST_CASE("network: defaults are loopback's, values are read with their units", 
   CHECK(plain.value->network.latency == 50us);
   CHECK(plain.value->network.window == 131072);
   CHECK(plain.value->network.first_non_default().empty());
-  auto set = load_scenario_text(
-      base +
-          "network: {latency: 0.1ms, jitter: 20us, bandwidth: 100Mbit/s, loss: 1%, window: 64KiB}\n",
-      "t.yaml");
+  auto set = load_scenario_text(base +
+                                    "network: {latency: 0.1ms, jitter: 20us, bandwidth: 100Mbit/s, "
+                                    "loss: 1%, window: 64KiB}\n",
+                                "t.yaml");
   REQUIRE(set.ok());
   auto& net = set.value->network;
   CHECK(net.latency == 100us);
@@ -78,5 +78,5 @@ TEST_CASE("partition, heal, hold and release name a known backend", "[scenario]"
   CHECK(ok.value->timeline[3].kind == event_kind::release);
   CHECK(ok.value->timeline[3].backend == "b");
   CHECK_THAT(errors_of(base + "timeline:\n  - {at: 1s, partition: c}\n"),
-             Contains("t.yaml:5:26: partition at 1s: unknown backend \"c\""));
+             Contains("t.yaml:5:25: partition at 1s: unknown backend \"c\""));
 }
