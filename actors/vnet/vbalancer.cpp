@@ -410,12 +410,12 @@ class vlistener : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     net_->own_listener(listener_, address(), true);
-    set_exit_handler([this](caf::exit_msg& msg) {
-      if (sessions_.erase(msg.source) == 0) {
-        quit(std::move(msg.reason));
-        return;
+    // Monitored, not linked: removing a link scans the listener's list of links, once per
+    // ended session, which made many concurrent sessions quadratic.
+    set_down_handler([this](caf::down_msg& msg) {
+      if (sessions_.erase(msg.source) != 0) {
+        admit();
       }
-      admit();
     });
     sweep_ = cfg_.sessions.cfg.timeouts.sweep_period();
     if (sweep_.count() > 0) {
@@ -453,6 +453,9 @@ class vlistener : public caf::event_based_actor {
  private:
   void on_exit() override {
     stop_accepting();
+    for (auto& kv : sessions_) {
+      send_exit(kv.second, caf::exit_reason::user_shutdown);
+    }
     sessions_.clear();
     cfg_.sessions = session_deps{};
   }
@@ -474,7 +477,7 @@ class vlistener : public caf::event_based_actor {
       auto conn = backlog_.front();
       backlog_.pop_front();
       send(cfg_.sessions.picker, accepted_atom_v);
-      auto session = spawn<vsession, caf::linked>(conn, cfg_.sessions, net_);
+      auto session = spawn<vsession, caf::monitored>(conn, cfg_.sessions, net_);
       sessions_.emplace(session.address(), session);
     }
   }
