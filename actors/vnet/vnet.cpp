@@ -110,7 +110,7 @@ class virtual_io : public broker_io {
 
   void close(connection_handle hdl) override { net_->close(static_cast<uint64_t>(hdl.id())); }
 
-  void abort(connection_handle hdl) override { net_->close(static_cast<uint64_t>(hdl.id())); }
+  void abort(connection_handle hdl) override { net_->abort(static_cast<uint64_t>(hdl.id())); }
 
   std::string peer(connection_handle hdl) override {
     return net_->peer_name(static_cast<uint64_t>(hdl.id()));
@@ -586,6 +586,13 @@ void vnet::close(uint64_t id) {
   i->second.unread = 0;
   shutdown_write(id);
   forget_if_done(id);
+}
+
+void vnet::abort(uint64_t id) {
+  if (auto i = ends_.find(id); i != ends_.end()) {
+    i->second.pending.clear();
+  }
+  close(id);
 }
 
 void vnet::reset(uint64_t id) {

@@ -134,6 +134,10 @@ class vnet : public std::enable_shared_from_this<vnet> {
   /// Closes gracefully: a FIN after what was written, and nothing more is read.
   void close(uint64_t id);
 
+  /// Closes as a crashed process's socket: what still waits for room is lost, then as
+  /// `close`.
+  void abort(uint64_t id);
+
   /// Resets: the peer gets a RST (after the bytes already on their way) and the end is gone.
   void reset(uint64_t id);
 
