@@ -63,7 +63,6 @@ class vsession : public caf::event_based_actor {
         colon == std::string::npos ? 0 : static_cast<uint16_t>(std::stoul(peer.substr(colon + 1)));
     activity_.client_last = clock().now();
     net_->adopt(client_.conn, address(), false);
-    net_->ack_writes(client_.conn);
     request_pick();
     return {
         [this](const caf::io::new_data_msg& msg) { on_data(msg); },
@@ -137,6 +136,7 @@ class vsession : public caf::event_based_actor {
       // Back-pressure, as the live byte pump: what the other side cannot take yet stays
       // in this side's window, so its writer runs out of room in turn.
       stall(*src);
+      net_->notify_drained(dst.conn);
     }
   }
 
@@ -309,7 +309,6 @@ class vsession : public caf::event_based_actor {
     backend_.reading = true;
     activity_.backend_last = clock().now();
     net_->adopt(conn, address(), false);
-    net_->ack_writes(conn);
     if (deps_.cfg.send_proxy != protocols::proxy_version::none) {
       protocols::proxy_info info;
       auto [local_address, local_port] = net_->local_end(client_.conn);

@@ -499,6 +499,9 @@ void vnet::pump(uint64_t id) {
   if (written > 0 && e.ack) {
     push(e.owner,
          caf::make_message(caf::io::data_transferred_msg{conn_hdl(id), written, e.pending.size()}));
+  } else if (e.drained_note && e.pending.empty()) {
+    e.drained_note = false;
+    push(e.owner, caf::make_message(caf::io::data_transferred_msg{conn_hdl(id), written, 0}));
   }
   if (e.pending.empty() && e.fin_after_pending) {
     e.fin_after_pending = false;
@@ -526,6 +529,15 @@ void vnet::ack_writes(uint64_t id) {
   if (auto i = ends_.find(id); i != ends_.end()) {
     i->second.ack = true;
   }
+}
+
+void vnet::notify_drained(uint64_t id) {
+  auto i = ends_.find(id);
+  if (i == ends_.end()) {
+    return;
+  }
+  i->second.drained_note = true;
+  pump(id);
 }
 
 void vnet::set_reading(uint64_t id, bool on) {

@@ -124,6 +124,11 @@ class vnet : public std::enable_shared_from_this<vnet> {
   /// window; `remaining` is what still waits.
   void ack_writes(uint64_t id);
 
+  /// Sends one `data_transferred_msg{written, 0}` to the owner once nothing written on
+  /// `id` waits any more (at once if nothing does): cheaper than `ack_writes` for a writer
+  /// that only needs to know when to read its other side again.
+  void notify_drained(uint64_t id);
+
   /// Stops (`false`) or resumes delivering what arrives on `id` to its owner; meanwhile
   /// arrived bytes stay in the window, so the writer runs out of room.
   void set_reading(uint64_t id, bool on);
@@ -196,6 +201,7 @@ class vnet : public std::enable_shared_from_this<vnet> {
     bool writing = true;  // it still sends
     bool fin_after_pending = false;
     bool ack = false;
+    bool drained_note = false;  // notify_drained asked
     bool paused = false;
     bool closed = false;     // its owner closed it: what arrives is dropped
     uint64_t in_flight = 0;  // deliveries on their way to it
