@@ -414,9 +414,17 @@ int validate(const std::vector<std::string>& files, bool virtual_time) {
       }
     }
     if (loaded.ok()) {
-      fmt::print("{}: ok ({} backends, {} events, {} expectations)\n", f,
-                 loaded.value->backends.size(), loaded.value->timeline.size(),
-                 loaded.value->expect.size());
+      // A file only the virtual network can play is valid, but say so.
+      std::string only;
+      if (!virtual_time) {
+        auto plan = actors::make_plan(*loaded.value, {});
+        if (plan && !apps::live_rejects(*plan).empty()) {
+          only = "; --virtual only: a live run refuses its network";
+        }
+      }
+      fmt::print("{}: ok ({} backends, {} events, {} expectations{})\n",
+                 protocols::escape_control(f), loaded.value->backends.size(),
+                 loaded.value->timeline.size(), loaded.value->expect.size(), only);
     } else {
       fmt::print(stderr, "{}\n", loaded.error_text());
       rc = 2;
