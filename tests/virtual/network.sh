@@ -36,6 +36,10 @@ for mode in --services "--attach lb=127.0.0.1:1"; do
   grep -q "network.latency" "$out/mode.txt" || { cat "$out/mode.txt"; fail "$mode: key not named"; }
 done
 
+# sim validate: valid, and says a live run refuses it.
+"$sim" validate "$file" | grep -q -- "--virtual only: a live run refuses its network" ||
+  fail "sim validate does not say the file is --virtual only"
+
 # --pace needs --virtual; with it, 2 s of scenario at pace 4 take at least 0.5 s of wall
 # time (a lower bound: pacing only ever waits), and the status shows the virtual clock.
 rc=0
