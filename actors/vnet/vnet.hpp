@@ -2,17 +2,21 @@
 
 // The virtual network of `sim run --virtual` (docs/virtual-time.md): TCP between actors of
 // one process without sockets. Listeners by `address:port`; connections as pairs of
-// endpoints with in-order byte streams, FIN, RST and "connection refused". It hands its
-// endpoints' owners the very messages CAF's socket layer hands a broker
-// (`new_connection_msg`, `new_data_msg`, `connection_closed_msg`, `data_transferred_msg`),
-// as delayed messages one link latency later; the actor clock keeps equal deadlines in
-// insertion order, so every connection stays in order.
+// endpoints with in-order byte streams, FIN, RST, "connection refused", a bounded window
+// per direction (back-pressure) and SYNs that can be dropped (loss, a partitioned link).
+// It hands its endpoints' owners the very messages CAF's socket layer hands a broker
+// (`new_connection_msg`, `new_data_msg`, `connection_closed_msg`, `data_transferred_msg`).
+// A delivery is scheduled on the actor clock at its arrival time (latency, jitter and the
+// link's bandwidth) and comes back through the network's own actor, which hands it on or
+// keeps it (a reader that stopped reading, a held or partitioned link); arrivals at one end
+// never overtake each other, so every connection stays in order.
 //
-// It is the wire, not an actor: a plain object that the actors of one virtual run share.
+// It is a plain object that the actors of one virtual run share, not an actor itself.
 // Such a run has a single thread (CAF's test_coordinator and test_multiplexer), which is
 // also what makes it deterministic; never use it from a multi-threaded actor system.
-// Connection and listener handles are numbered in the order they are made, so a run with
-// the same seed gets the same handles.
+// Connection and listener handles are numbered in the order they are made, and jitter and
+// loss come from one generator seeded by the run's seed, so a run with the same seed gets
+// the same handles and draws.
 
 #include <cstdint>
 #include <deque>
