@@ -91,6 +91,7 @@ struct run_options {
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
   std::string access_log;         ///< the balancer's access log: stdout, a file; empty: off
   bool virtual_time = false;      ///< --virtual: virtual clock and network
+  double pace = 0;                ///< --pace: scenario seconds per wall second; 0 = flat out
 };
 
 int conclude(const run_options& opts, const actors::run_plan& plan, apps::view_mode mode,
@@ -156,6 +157,12 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     }
     overrides.push_back(parsed.value);
   }
+  if (opts.pace != 0 && !opts.virtual_time) {
+    fmt::print(stderr,
+               "sim: --pace paces a virtual run: add --virtual (a live run is paced by "
+               "the wall clock, see --time-scale)\n");
+    return 2;
+  }
   auto loaded = protocols::find_scenario(opts.target, opts.dir, overrides);
   if (!loaded.ok()) {
     fmt::print(stderr, "{}\n", loaded.error_text());
@@ -204,9 +211,13 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     attach_to = *where;
   }
   // What a mode cannot play is refused before anything starts.
-  auto refused = opts.services ? apps::services_reject(plan)
-                 : attach_to   ? apps::attach_rejects(plan)
-                               : std::string{};
+  auto refused = opts.virtual_time ? std::string{}
+                 : opts.services   ? apps::services_reject(plan)
+                 : attach_to       ? apps::attach_rejects(plan)
+                                   : std::string{};
+  if (refused.empty() && !opts.virtual_time) {
+    refused = apps::live_rejects(plan);
+  }
   if (!refused.empty()) {
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;
@@ -245,7 +256,9 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   if (opts.virtual_time) {
     apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
-    auto played = apps::play_virtually(plan, view, signals, std::chrono::minutes{10});
+    view.set_clock(opts.pace > 0 ? fmt::format("virtual, pace {:g}", opts.pace)
+                                 : std::string{"virtual"});
+    auto played = apps::play_virtually(plan, view, signals, std::chrono::minutes{10}, opts.pace);
     view.close();
     if (!played) {
       fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(played.error()));
@@ -401,9 +414,17 @@ int validate(const std::vector<std::string>& files, bool virtual_time) {
       }
     }
     if (loaded.ok()) {
-      fmt::print("{}: ok ({} backends, {} events, {} expectations)\n", f,
-                 loaded.value->backends.size(), loaded.value->timeline.size(),
-                 loaded.value->expect.size());
+      // A file only the virtual network can play is valid, but say so.
+      std::string only;
+      if (!virtual_time) {
+        auto plan = actors::make_plan(*loaded.value, {});
+        if (plan && !apps::live_rejects(*plan).empty()) {
+          only = "; --virtual only: a live run refuses its network";
+        }
+      }
+      fmt::print("{}: ok ({} backends, {} events, {} expectations{})\n",
+                 protocols::escape_control(f), loaded.value->backends.size(),
+                 loaded.value->timeline.size(), loaded.value->expect.size(), only);
     } else {
       fmt::print(stderr, "{}\n", loaded.error_text());
       rc = 2;
@@ -435,6 +456,10 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
   run_cmd->add_flag("--virtual", opts.virtual_time,
                     "play on a virtual clock and network: deterministic, faster than real time");
+  run_cmd
+      ->add_option("--pace", opts.pace,
+                   "with --virtual: scenario seconds per wall second, to watch (1 = wall speed)")
+      ->check(CLI::Range(0.001, 1e6));
   run_cmd->add_option("--admin", opts.admin,
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   run_cmd->add_option("--access-log", opts.access_log,
