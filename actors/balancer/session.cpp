@@ -57,7 +57,7 @@ class session : public broker_base {
     client_address_ = remote_addr(client_);
     client_port_ = remote_port(client_);
     note_.accepted(client_address_, client_port_);
-    pump_ = std::make_unique<broker_pump>(this, client_, deps_.cfg.pump);
+    pump_ = make_pump(this, client_, deps_.cfg.pump);
     pump_->on_finished([this] { maybe_quit(); });
     // Out of fds already: nothing to pick for; the pump closes the client and finishes.
     if (!pump_->starved()) {
@@ -258,7 +258,7 @@ class session : public broker_base {
 
   caf::io::connection_handle client_;
   session_deps deps_;
-  std::unique_ptr<broker_pump> pump_;
+  std::unique_ptr<byte_pump> pump_;
   std::vector<std::string> tried_;
   std::string backend_id_;
   std::string client_address_;  // the hashing algorithms' key
@@ -277,7 +277,9 @@ caf::actor spawn_session(caf::io::broker* owner, caf::io::connection_handle clie
   caf::actor_config cfg{owner->context()};
   auto hdl = owner->system().spawn_class<session, caf::no_spawn_options>(cfg, client, deps);
   auto* impl = static_cast<session*>(caf::actor_cast<caf::abstract_actor*>(hdl));
-  impl->move_scribe(std::move(scribe));
+  if (scribe) {  // the direct pump takes the bare socket: no scribe
+    impl->move_scribe(std::move(scribe));
+  }
   owner->link_to(hdl);
   return hdl;
 }

@@ -74,6 +74,7 @@ service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& ba
       {"LB_SEED", std::to_string(c.seed)},
       {"LB_STATS_INTERVAL", exact_duration(c.stats_interval)},
       {"LB_SEND_PROXY", protocols::to_string(c.session.send_proxy)},
+      {"LB_PUMP", actors::to_string(c.session.pump.kind)},
       {"LB_HASH_BALANCE", std::to_string(c.hash_balance)},
       {"LB_ACCESS_LOG", c.access_log.empty() ? std::string{"off"} : c.access_log},
       {"LB_CONTROL_PORT", "0"},
