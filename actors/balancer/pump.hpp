@@ -47,7 +47,7 @@ struct pump_config {
   size_t low_water = 32 * 1024;    ///< resume it below this
   size_t min_read = 1024;          ///< broker pump: reads start at this size
   size_t max_read = 64 * 1024;     ///< and double up to this on full reads
-  pump_kind kind = pump_kind::broker;
+  pump_kind kind = pump_kind::direct;
 };
 
 /// What the session asks of its pump.
