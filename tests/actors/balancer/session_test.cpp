@@ -188,6 +188,32 @@ TEST_CASE("finished sessions leave no file descriptors behind", "[session]") {
   INFO("fds now " << open_fd_count() << ", before " << baseline);
 }
 
+TEST_CASE(
+    "a proxied connection holds 2 fds in the balancer with the direct pump, 4 with the broker's",
+    "[session]") {
+  L4SIM_EACH_PUMP();
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+  auto baseline = open_fd_count();
+  constexpr int n = 10;
+  const int per_connection = 2 + (l4sim_pump_kind == actors::pump_kind::direct ? 2 : 4);
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < n; ++i) {
+    pairs.push_back(proxied_pair(fx, backend_listener));  // the test's own 2 fds
+    ::send(pairs.back().first, "x", 1, MSG_NOSIGNAL);     // relayed: the backend is attached
+    char got = 0;
+    REQUIRE(::recv(pairs.back().second, &got, 1, 0) == 1);
+  }
+  auto want = baseline + static_cast<size_t>(n * per_connection);
+  CHECK(wait_until([&] { return open_fd_count() == want; }));
+  INFO("fds " << open_fd_count() << ", want " << want << " (baseline " << baseline << ")");
+  for (auto [client, backend] : pairs) {
+    ::close(client);
+    ::close(backend);
+  }
+  CHECK(wait_until([&] { return open_fd_count() <= baseline; }));
+}
+
 namespace {
 
 /// Reads exactly `n` bytes, then reports how the stream ended: 0 for a FIN, the errno of a
