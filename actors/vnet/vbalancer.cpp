@@ -1,7 +1,6 @@
 #include "actors/vnet/vbalancer.hpp"
 
 #include <deque>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -15,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/balancer/idle_policy.hpp"
+#include "actors/balancer/session_flow.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/balancer_messages.hpp"
@@ -42,14 +42,15 @@ struct vside {
   bool stalled = false;  // not read: the other side's window is full
 };
 
-/// One proxied connection on the virtual network.
-class vsession : public caf::event_based_actor {
+/// One proxied connection on the virtual network: its flow's transport is the pair of
+/// virtual connections, client and backend.
+class vsession : public caf::event_based_actor, private session_transport {
  public:
-  vsession(caf::actor_config& acfg, uint64_t client, session_deps deps, std::shared_ptr<vnet> net)
+  vsession(caf::actor_config& acfg, uint64_t client, session_deps deps, flow_bounds bounds,
+           std::shared_ptr<vnet> net)
       : caf::event_based_actor(acfg),
-        deps_(std::move(deps)),
         net_(std::move(net)),
-        rng_(deps_.cfg.seed ^ client) {
+        flow_(this, *this, std::move(deps), client, bounds) {
     client_.conn = client;
     client_.attached = true;
     client_.reading = true;
@@ -58,30 +59,18 @@ class vsession : public caf::event_based_actor {
   caf::behavior make_behavior() override {
     auto peer = net_->peer_name(client_.conn);
     auto colon = peer.rfind(':');
-    client_address_ = peer.substr(0, colon);
-    client_port_ =
-        colon == std::string::npos ? 0 : static_cast<uint16_t>(std::stoul(peer.substr(colon + 1)));
+    flow_.accepted(
+        peer.substr(0, colon),
+        colon == std::string::npos ? 0 : static_cast<uint16_t>(std::stoul(peer.substr(colon + 1))));
     activity_.client_last = clock().now();
     net_->adopt(client_.conn, address(), false);
-    request_pick();
-    return {
+    flow_.request_pick();
+    caf::message_handler io{
         [this](const caf::io::new_data_msg& msg) { on_data(msg); },
         [this](const caf::io::connection_closed_msg& msg) { on_closed(msg.handle); },
         [this](const caf::io::data_transferred_msg& msg) { on_written(msg); },
-        [this](caf::get_atom, stats_atom) { return static_cast<uint64_t>(early_.size()); },
-        [this](caf::tick_atom) { check_idle(); },
-        [](queued_atom) {
-          // Live sessions stop reading their client while queued; here the client stops
-          // being read once `early_` holds a window's worth.
-        },
-        [this](retry_atom) { retry(); },
-        [this](caf::delete_atom, const std::string& id) {
-          if (id == backend_id_ && !finished_) {
-            abort();
-            maybe_quit();
-          }
-        },
     };
+    return io.or_else(flow_.handlers());
   }
 
  private:
@@ -90,8 +79,26 @@ class vsession : public caf::event_based_actor {
     if (backend_.attached) {
       net_->close(backend_.conn);
     }
-    deps_ = session_deps{};
+    flow_.release();
   }
+
+  bool finished() const override { return finished_; }
+  // Live sessions stop reading their client while queued; here the client stops being read
+  // once `early_` holds a window's worth.
+  void hold_client() override {}
+  uint64_t buffered() const override { return early_.size(); }
+  session_activity activity() const override {
+    auto act = activity_;
+    act.backend_attached = backend_.attached;
+    return act;
+  }
+  // The PROXY header goes out in attach(), once the connection is adopted; it cannot fail.
+  bool prepare_backend(dialed_socket&) override { return true; }
+  void attach_backend(dialed_socket sock) override { attach(sock.release_virtual()); }
+  void close_client() override { net_->close(client_.conn); }
+  uint64_t bytes_up() const override { return bytes_up_; }
+  uint64_t bytes_down() const override { return bytes_down_; }
+  bool backend_reset() const override { return backend_.reset; }
 
   vside* side_of(connection_handle hdl) {
     if (id_of(hdl) == client_.conn) {
@@ -218,11 +225,11 @@ class vsession : public caf::event_based_actor {
       return;
     }
     finished_ = true;
-    maybe_quit();
+    flow_.maybe_quit();
   }
 
   /// Ends the relay at once: both peers see a FIN.
-  void abort() {
+  void abort() override {
     net_->close(client_.conn);
     if (backend_.attached) {
       net_->close(backend_.conn);
@@ -231,93 +238,22 @@ class vsession : public caf::event_based_actor {
     finished_ = true;
   }
 
-  void check_idle() {
-    if (finished_) {
-      return;
-    }
-    activity_.backend_attached = backend_.attached;
-    if (idle_check(activity_, clock().now(), deps_.cfg.timeouts) == idle_expiry::none) {
-      return;
-    }
-    abort();
-    maybe_quit();
-  }
-
-  void request_pick() {
-    busy_ = true;
-    request(deps_.picker, deps_.cfg.queue_timeout + std::chrono::seconds{10}, pick_atom_v, tried_,
-            client_address_)
-        .then(
-            [this](const protocols::backend_pick& pick) {
-              busy_ = false;
-              if (finished_) {
-                send(deps_.picker, caf::close_atom_v, pick.id);
-                maybe_quit();
-                return;
-              }
-              dial(pick);
-            },
-            [this](const caf::error&) {
-              busy_ = false;
-              give_up();
-            });
-  }
-
-  void dial(const protocols::backend_pick& pick) {
-    busy_ = true;
-    tried_.push_back(pick.id);
-    request(deps_.dialer, deps_.cfg.connect_timeout + std::chrono::seconds{5}, caf::connect_atom_v,
-            pick.address, pick.port, deps_.cfg.connect_timeout)
-        .then(
-            [this, id = pick.id](dialed_socket sock) {
-              busy_ = false;
-              if (finished_) {
-                send(deps_.picker, caf::close_atom_v, id);
-                maybe_quit();
-                return;  // `sock` closes itself
-              }
-              backend_id_ = id;
-              send(deps_.picker, opened_atom_v, id);
-              attach(sock.release_virtual());
-            },
-            [this, id = pick.id](const caf::error& err) {
-              busy_ = false;
-              if (err == l4_errc::local_failure) {
-                send(deps_.picker, caf::close_atom_v, id);
-                if (finished_) {
-                  maybe_quit();
-                } else {
-                  give_up();
-                }
-                return;
-              }
-              send(deps_.picker, failed_atom_v, id);
-              if (finished_) {
-                maybe_quit();
-              } else if (tried_.size() <= deps_.cfg.retries) {
-                send(deps_.picker, retry_atom_v, id);
-                schedule_retry();
-              } else {
-                give_up();
-              }
-            });
-  }
-
   void attach(uint64_t conn) {
     backend_.conn = conn;
     backend_.attached = true;
     backend_.reading = true;
     activity_.backend_last = clock().now();
     net_->adopt(conn, address(), false);
-    if (deps_.cfg.send_proxy != protocols::proxy_version::none) {
+    auto send_proxy = flow_.config().send_proxy;
+    if (send_proxy != protocols::proxy_version::none) {
       protocols::proxy_info info;
       auto [local_address, local_port] = net_->local_end(client_.conn);
-      info.proxied = !client_address_.empty() && !local_address.empty();
-      info.src_address = client_address_;
-      info.src_port = client_port_;
+      info.proxied = !flow_.client_address().empty() && !local_address.empty();
+      info.src_address = flow_.client_address();
+      info.src_port = flow_.client_port();
       info.dst_address = local_address;
       info.dst_port = local_port;
-      auto header = protocols::encode_proxy(deps_.cfg.send_proxy, info);
+      auto header = protocols::encode_proxy(send_proxy, info);
       net_->send(conn, header.data(), header.size());
     }
     if (!early_.empty()) {
@@ -337,63 +273,15 @@ class vsession : public caf::event_based_actor {
     check_finished();
   }
 
-  void schedule_retry() {
-    busy_ = true;
-    auto wait = deps_.cfg.backoff.delay_drawn(static_cast<uint32_t>(tried_.size() - 1), rng_);
-    if (wait.count() <= 0) {
-      retry();
-      return;
-    }
-    send_later(this, wait, retry_atom_v);
-  }
-
-  void retry() {
-    busy_ = false;
-    if (finished_) {
-      maybe_quit();
-      return;
-    }
-    request_pick();
-  }
-
-  void give_up() {
-    gave_up_ = true;
-    net_->close(client_.conn);
-    report();
-    quit();
-  }
-
-  void maybe_quit() {
-    if (!busy_) {
-      report();
-      quit();
-    }
-  }
-
-  void report() {
-    if (backend_id_.empty() && !gave_up_) {
-      return;
-    }
-    send(deps_.picker,
-         protocols::session_finished{backend_id_, bytes_up_, bytes_down_, backend_.reset});
-  }
-
-  session_deps deps_;
   std::shared_ptr<vnet> net_;
   vside client_;
   vside backend_;
   std::vector<char> early_;
   session_activity activity_;
-  std::vector<std::string> tried_;
-  std::string backend_id_;
-  std::string client_address_;
-  uint16_t client_port_ = 0;
   uint64_t bytes_up_ = 0;
   uint64_t bytes_down_ = 0;
-  bool busy_ = false;
-  bool gave_up_ = false;
   bool finished_ = false;
-  std::minstd_rand rng_;
+  session_flow<caf::event_based_actor> flow_;
 };
 
 /// The virtual listener: forks a session per accepted connection, at most `max_conns` at a
@@ -417,6 +305,10 @@ class vlistener : public caf::event_based_actor {
       }
     });
     sweep_ = cfg_.sessions.cfg.timeouts.sweep_period();
+    // Bounded on virtual time, unlike live: a pick waits at most the queue timeout and a
+    // dial the connect timeout, with a margin.
+    bounds_.pick = caf::duration{cfg_.sessions.cfg.queue_timeout + std::chrono::seconds{10}};
+    bounds_.dial = caf::duration{cfg_.sessions.cfg.connect_timeout + std::chrono::seconds{5}};
     if (sweep_.count() > 0) {
       send_later(this, sweep_, caf::tick_atom_v);
     }
@@ -476,7 +368,7 @@ class vlistener : public caf::event_based_actor {
       auto conn = backlog_.front();
       backlog_.pop_front();
       send(cfg_.sessions.picker, accepted_atom_v);
-      auto session = spawn<vsession, caf::monitored>(conn, cfg_.sessions, net_);
+      auto session = spawn<vsession, caf::monitored>(conn, cfg_.sessions, bounds_, net_);
       sessions_.emplace(session.address(), session);
     }
   }
@@ -486,6 +378,7 @@ class vlistener : public caf::event_based_actor {
   uint64_t listener_;
   bool listening_ = true;
   caf::timespan sweep_{0};
+  flow_bounds bounds_;
   std::deque<uint64_t> backlog_;
   // Ordered by actor id so that ticks go out in the same order in every run.
   std::map<caf::actor_addr, caf::actor> sessions_;
