@@ -2,7 +2,7 @@
 
 // The decisions of one proxied connection, the same code in live and virtual runs: the
 // live session (actors/balancer/session.hpp, sockets through its byte pump) and the virtual
-// one (actors/vnet/vbalancer.cpp, connections of the virtual network) each own a
+// one (actors/vnet/vsession.hpp, connections of the virtual network) each own a
 // `session_flow` and differ only in the `session_transport` they hand it.
 //
 // The flow asks the picker for a backend (the client's IP address is the key of the
