@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every container test in one go, on one stack: up.sh, the guide's tests 1-4 (guide.sh), every
-# scenario with --attach (scenarios.sh), down.sh. The ctest test `containers` runs this.
+# Every container test in one go, on one stack: up.sh, the guide's tests 1-4 (guide.sh),
+# Prometheus of the observability profile (observability.sh), every scenario with --attach
+# (scenarios.sh), down.sh. The ctest test `containers` runs this.
 #   tests/containers/run.sh STATE_DIR BUILD_DIR
 # One process owns the run, so a trap can always clean up: whatever ends it (a failed step, a
 # step over its time budget, Ctrl-C, SIGTERM) down.sh removes the stack and the private dockerd
@@ -80,6 +81,7 @@ if [ "$rc" -eq 0 ]; then
   step guide-2 300 guide.sh 2 || true
   step guide-3 600 guide.sh 3 || true
   step guide-4 300 guide.sh 4 || true
+  step observability 600 observability.sh || true
   step scenarios 1500 scenarios.sh "$build_dir/apps" || true
 fi
 log "times: $(IFS=,; echo "${times[*]}")"
