@@ -73,11 +73,30 @@ as_planned() {
     { n++; if ($2 == "UP" && index(" " want " ", " " $1 " ")) up++ }
     END { exit !(n == split(want, w, " ") && up == n) }'
 }
+# A server whose last `kill` (over its control port: it stops listening, the process stays)
+# no timeline `restart` followed, as retry-backoff leaves server-1: a new process, before
+# the new lb probes it.
+revive_killed() {
+  local svc id before
+  for svc in server-1 server-2 server-3; do
+    id=$(container_of "$svc")
+    docker logs "$id" 2>&1 | awk '/l4sim-ready service=server/ || /restarted:/ { k = 0 } /killed:/ { k = 1 }
+      END { exit !k }' || continue
+    before=$(docker logs "$id" 2>&1 | grep -c 'l4sim-ready service=server' || true)
+    dc restart "$svc" 2>&1 | grep -v '^Restarting' || true
+    server_new() { [ "$(docker logs "$id" 2>&1 | grep -c 'l4sim-ready service=server' || true)" -gt "$before" ]; }
+    wait_until 60 "$svc, left killed, runs a new process" server_new || fail "$svc did not restart"
+  done
+}
 restore_stack() {
-  local lb_id ready_before
+  local lb_id ready_before=0
+  revive_killed
   lb_id=$(container_of lb)
-  ready_before=$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)
-  dc restart lb 2>&1 | grep -v '^Restarting' || true
+  # An lb that `up` just recreated is a new process already.
+  if [ "$lb_id" = "${lb_before:-}" ]; then
+    ready_before=$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)
+    dc restart lb 2>&1 | grep -v '^Restarting' || true
+  fi
   restarted() {
     [ "$(docker logs "$lb_id" 2>&1 | grep -c 'l4sim-ready service=lb' || true)" -gt "$ready_before" ]
   }
@@ -89,10 +108,14 @@ restore_stack() {
   wait_until 30 "the new lb printed its first table" first_table || fail "the new lb printed no table"
   wait_until 60 "the lb lists $planned UP" as_planned ||
     { lb_table; fail "the lb's backends did not come back as the scenario has them"; }
-  local client_id client_before
+  local client_id client_before=0
   client_id=$(container_of "$client_svc")
-  client_before=$(docker logs "$client_id" 2>&1 | grep -c 'l4sim-ready service=client' || true)
-  dc restart "$client_svc" 2>&1 | grep -v '^Restarting' || true
+  # A client recreated after the lb is new too; one started before the lb's restart is not
+  # (and one in the lb's network namespace must join the new one).
+  if [ "$client_id" != "${client_new_id:-}" ] || [ "$lb_id" = "${lb_before:-}" ]; then
+    client_before=$(docker logs "$client_id" 2>&1 | grep -c 'l4sim-ready service=client' || true)
+    dc restart "$client_svc" 2>&1 | grep -v '^Restarting' || true
+  fi
   client_new() {
     [ "$(docker inspect -f '{{.State.Running}}' "$client_id")" = true ] &&
       [ "$(docker logs "$client_id" 2>&1 | grep -c 'l4sim-ready service=client' || true)" -gt "$client_before" ]
@@ -104,6 +127,10 @@ restore_stack() {
 # control and admin settings stay compose.yaml's): what a user does to attach a scenario to
 # the stack (README). A value that is not plain text fails the test rather than reach YAML.
 compose_backends=server-1=server-1:8080,server-2=server-2:8081,server-3=server-3:8082
+# Scenarios from the host play at half time (their lb's settings scaled alike, `sim env
+# --time-scale`): the in-process suite plays every one at 0.2, and this keeps the step near
+# five minutes. kill-backend, compose's own `sim` service, plays at 1.
+scale=0.5
 env_yaml() {
   local line
   while IFS= read -r line; do
@@ -115,24 +142,29 @@ override="$state/scenario.yaml"
 scenario_env() {
   local name=$1 lb_vars client_vars image
   client_svc=client
+  lb_before=$(container_of lb)
   attach=lb=127.0.0.1:7100,$servers_at,clients=127.0.0.1:7104
   if [ "$name" = kill-backend ]; then
     # compose.yaml's own `sim` service plays it against the lb and client as shipped.
     L4SIM_OVERRIDES=
     planned="server-1 server-2 server-3"
     dc up -d --no-deps lb client 2>&1 | grep -vE '^(Recreating|Starting|.* is up-to-date)' || true
+    client_new_id=
     return
   fi
-  lb_vars=$("$sim" env "$name" lb --backends "$compose_backends") || fail "sim env $name lb"
+  lb_vars=$("$sim" env "$name" lb --time-scale "$scale" --backends "$compose_backends") ||
+    fail "sim env $name lb"
   # The client service keeps compose's target, rate (sim sets it) and stats period, and runs
   # until sim ends its run.
-  client_vars=$("$sim" env "$name" client | grep -vE '^CLIENT_(RATE|DURATION_SECS|STATS_INTERVAL)=') ||
+  client_vars=$("$sim" env "$name" client --time-scale "$scale" | grep -vE '^CLIENT_(RATE|DURATION_SECS|STATS_INTERVAL)=') ||
     fail "sim env $name client"
   {
     echo "services:"
     echo "  lb:"
     echo "    environment:"
-    env_yaml <<<"$lb_vars"
+    # The table restore_stack reads comes a second after the lb starts, not five.
+    env_yaml <<<"$lb_vars
+LB_STATS_INTERVAL=1"
     if grep -q '^CLIENT_SOURCE_ADDRESSES=[1-9]' <<<"$client_vars"; then
       # Clients from many loopback addresses (127.0.1.x) reach the lb only inside its own
       # network namespace: a client container that shares it (network_mode service:lb),
@@ -164,8 +196,11 @@ CLIENT_CONTROL_CA=/certs/ca.crt"
   L4SIM_OVERRIDES=$override
   [ "$client_svc" = client ] || dc stop client 2>&1 | grep -v '^Stopping' || true
   # Recreates lb and client where their variables changed (the servers are not touched).
+  client_before_up=$(container_of "$client_svc")
   dc up -d --no-deps lb "$client_svc" 2>&1 |
     grep -vE '^(Recreating|Starting|Creating|.* is up-to-date)' || true
+  client_new_id=$(container_of "$client_svc")
+  [ "$client_new_id" != "$client_before_up" ] || client_new_id=
 }
 
 # The lb as compose.yaml makes it does not run retry-backoff's settings: --attach refuses it,
@@ -196,8 +231,9 @@ for f in "$src"/scenarios/*.yaml; do
     dc_argv
     out=$(timeout 300 "${DC[@]}" --profile tools run --rm sim 2>&1) || rc=$?
   else
-    log "$name: sim run $name --attach (from the host)"
-    out=$(timeout 300 "$sim" run "$name" --quiet "${tls[@]}" --attach "$attach" 2>&1) || rc=$?
+    log "$name: sim run $name --time-scale $scale --attach (from the host)"
+    out=$(timeout 300 "$sim" run "$name" --time-scale "$scale" --quiet "${tls[@]}" \
+      --attach "$attach" 2>&1) || rc=$?
   fi
   echo "$out" | tail -n 15
   if [ "$client_svc" != client ]; then
