@@ -55,9 +55,9 @@ clients_ready() {
 # sessions of the run before: drain's `remove_backend server-2` took server-2 out of the lb
 # for good (least-conn-delay then gave it no connection at all), and after kill-backend
 # least-conn-delay once gave server-1 a share of 0.125 and once 0.276 (expected at least
-# 0.3). Each scenario starts on a new lb process as compose.yaml makes it: `docker compose
-# restart lb` (its settings from its env again), then its table lists server-1..3 with
-# weight 1, all UP (a backend killed and restarted by the last timeline is waited for); then
+# 0.3). Each scenario starts on a new lb process with its settings (scenario_env): recreated
+# by `up`, else `docker compose restart lb`; then its table lists the scenario's backends,
+# all UP (a backend the last timeline left killed gets a new process first); then
 # `restart client`: the client process counts its connections from its start, and the lb's
 # restart cut the ones it had open (drain's stream clients then failed 0.13, not 0.03).
 lb_table() {
