@@ -64,6 +64,25 @@ std::optional<duration> parse_duration(std::string_view text, duration bare_unit
   return duration{static_cast<int64_t>(std::llround(ns))};
 }
 
+namespace {
+
+/// `x` (> 0) with 6 significant digits, trailing zeros dropped, never in exponent notation:
+/// `{:g}` wrote 999999.9999996 as `1e+06`, which parse_duration does not read (found by
+/// units_fuzz).
+std::string six_digits(double x) {
+  int before_point = x < 1 ? 1 : static_cast<int>(std::floor(std::log10(x))) + 1;
+  auto text = fmt::format("{:.{}f}", x, std::max(0, 6 - before_point));
+  if (text.find('.') != std::string::npos) {
+    text.erase(text.find_last_not_of('0') + 1);
+    if (text.back() == '.') {
+      text.pop_back();
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string format_duration(duration d) {
   auto ns = d.count();
   if (ns == 0) {
@@ -73,13 +92,13 @@ std::string format_duration(duration d) {
     return fmt::format("{}s", ns / 1'000'000'000);
   }
   if (ns >= 1'000'000'000) {
-    return fmt::format("{:g}s", static_cast<double>(ns) / 1e9);
+    return six_digits(static_cast<double>(ns) / 1e9) + "s";
   }
   if (ns % 1'000'000 == 0) {
     return fmt::format("{}ms", ns / 1'000'000);
   }
   if (ns >= 1'000'000) {
-    return fmt::format("{:g}ms", static_cast<double>(ns) / 1e6);
+    return six_digits(static_cast<double>(ns) / 1e6) + "ms";
   }
   return fmt::format("{}us", ns / 1000);
 }

@@ -13,6 +13,7 @@
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "actors/io/broker_base.hpp"
 #include "actors/io/broker_io.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
@@ -40,10 +41,10 @@ struct connection {
   std::optional<protocols::proxy_parser> proxy;  // until the PROXY header is read
 };
 
-class backend_server : public caf::io::broker {
+class backend_server : public broker_base {
  public:
   backend_server(caf::actor_config& acfg, backend_config cfg, std::shared_ptr<broker_io> io)
-      : caf::io::broker(acfg), cfg_(std::move(cfg)), io_(std::move(io)), rng_(cfg_.seed) {
+      : broker_base(acfg), cfg_(std::move(cfg)), io_(std::move(io)), rng_(cfg_.seed) {
     stats_.id = cfg_.id;
     stats_.port = cfg_.port;
   }

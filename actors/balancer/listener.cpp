@@ -17,6 +17,7 @@
 #include <caf/io/network/event_handler.hpp>
 #include <caf/send.hpp>
 
+#include "actors/io/broker_base.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 
@@ -148,10 +149,10 @@ class accept_watch : public net::event_handler {
   int shortage_ = 0;
 };
 
-class listener : public caf::io::broker {
+class listener : public broker_base {
  public:
   listener(caf::actor_config& acfg, listener_config cfg, int fd)
-      : caf::io::broker(acfg), cfg_(std::move(cfg)), fd_(fd) {}
+      : broker_base(acfg), cfg_(std::move(cfg)), fd_(fd) {}
 
   caf::behavior make_behavior() override {
     auto& mpx = static_cast<net::default_multiplexer&>(backend());
@@ -181,8 +182,10 @@ class listener : public caf::io::broker {
           }
         },
         [this](caf::tick_atom) {
+          // Anonymous, like every message to a session: one in a session's mailbox when the
+          // system stops would otherwise hold this listener, which holds the session.
           for (auto& kv : sessions_) {
-            send(kv.second, caf::tick_atom_v);
+            caf::anon_send(kv.second, caf::tick_atom_v);
           }
           if (sessions_.empty() && trim_due_) {
             // Hand the buffers of departed sessions back to the system: glibc keeps freed
@@ -196,7 +199,7 @@ class listener : public caf::io::broker {
         [this](caf::close_atom) { stop_accepting(); },
         [this](caf::delete_atom, const std::string& backend) {
           for (auto& kv : sessions_) {
-            send(kv.second, caf::delete_atom_v, backend);
+            caf::anon_send(kv.second, caf::delete_atom_v, backend);
           }
         },
         [this](caf::get_atom, stats_atom) { return static_cast<uint64_t>(sessions_.size()); },

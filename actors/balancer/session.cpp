@@ -15,6 +15,7 @@
 #include <caf/io/broker.hpp>
 
 #include "actors/balancer/access_log.hpp"
+#include "actors/io/broker_base.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/balancer_messages.hpp"
 #include "protocols/errors.hpp"
@@ -44,10 +45,10 @@ std::pair<std::string, uint16_t> local_end(int fd) {
   return {"", 0};
 }
 
-class session : public caf::io::broker {
+class session : public broker_base {
  public:
   session(caf::actor_config& acfg, caf::io::connection_handle client, session_deps deps)
-      : caf::io::broker(acfg),
+      : broker_base(acfg),
         client_(client),
         deps_(std::move(deps)),
         rng_(deps_.cfg.seed ^ static_cast<uint64_t>(client.id())) {}

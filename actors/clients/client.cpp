@@ -10,6 +10,7 @@
 #include <caf/io/middleman.hpp>
 
 #include "actors/clients/client_behaviors.hpp"
+#include "actors/io/broker_base.hpp"
 #include "actors/io/broker_io.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/errors.hpp"
@@ -34,10 +35,10 @@ client_end dial_failure(const caf::error& err) {
   return client_end::refused;
 }
 
-class client_broker : public caf::io::broker {
+class client_broker : public broker_base {
  public:
   client_broker(caf::actor_config& acfg, client_config cfg)
-      : caf::io::broker(acfg),
+      : broker_base(acfg),
         io_(cfg.io ? cfg.io() : make_live_io()),
         cfg_(std::move(cfg)),
         behavior_(make_client_behavior(cfg_.profile, cfg_.id, cfg_.seed)) {

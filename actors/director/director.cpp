@@ -185,6 +185,15 @@ void fire(director_actor* self, const protocols::timeline_event& ev) {
     }
     return;
   }
+  if (ev.kind == event_kind::partition || ev.kind == event_kind::heal ||
+      ev.kind == event_kind::hold || ev.kind == event_kind::release) {
+    auto err = st.cfg.on.network_event ? st.cfg.on.network_event(ev)
+                                       : std::string{"this stage has no network model"};
+    if (!err.empty()) {
+      note(self, fmt::format("{} failed: {}", text, err));
+    }
+    return;
+  }
   auto* b = st.find(ev.backend);
   if (b == nullptr) {
     note(self, fmt::format("no backend {} (already removed?)", ev.backend));

@@ -66,6 +66,11 @@ std::string describe_event(const protocols::timeline_event& ev) {
       return "drain " + ev.backend;
     case event_kind::ready:
       return "ready " + ev.backend;
+    case event_kind::partition:
+    case event_kind::heal:
+    case event_kind::hold:
+    case event_kind::release:
+      return fmt::format("{} lb-{}", to_string(ev.kind), ev.backend);
   }
   return "?";
 }

@@ -39,6 +39,10 @@ struct stage {
   /// Spawns such a backend in this process on the stage's own network (the virtual one,
   /// actors/vnet/virtual_stage.hpp). Unset (and no `add_hook`): spawn_backend on real sockets.
   std::function<caf::expected<backend_handle>(const planned_backend& b)> spawn_here;
+  /// Applies a network event (partition, heal, hold, release) to the stage's own network;
+  /// returns an error text, empty on success. Unset: the stage has no network model (live
+  /// runs refuse such events before they start).
+  std::function<std::string(const protocols::timeline_event& ev)> network_event;
 };
 
 }  // namespace l4sim::actors

@@ -9,6 +9,8 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/io/system.hpp"
+
 namespace l4sim::actors {
 
 namespace {
@@ -104,13 +106,13 @@ stats_collector_actor::behavior_type collector_impl(collector_self self,
   st.backends = st.cfg.on.backends;
   st.start = self->clock().now();
   if (st.cfg.period.count() > 0) {
-    self->delayed_send(self, st.cfg.period, caf::tick_atom_v);
+    send_later(self, st.cfg.period, caf::tick_atom_v);
   }
   return {
       [self](caf::tick_atom) {
         sample(self,
                [self](stats_frame f) { caf::anon_send(self->state.cfg.subscriber, std::move(f)); });
-        self->delayed_send(self, self->state.cfg.period, caf::tick_atom_v);
+        send_later(self, self->state.cfg.period, caf::tick_atom_v);
       },
       [self](caf::put_atom, const std::string& id, backend_actor actor) {
         for (auto& b : self->state.backends) {

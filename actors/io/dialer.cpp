@@ -19,6 +19,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/send.hpp>
 
+#include "actors/io/broker_base.hpp"
 #include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/errors.hpp"
@@ -138,9 +139,9 @@ struct pending_dial {
   caf::actor_clock::time_point deadline;
 };
 
-class dialer : public caf::io::broker {
+class dialer : public broker_base {
  public:
-  explicit dialer(caf::actor_config& cfg) : caf::io::broker(cfg) {}
+  explicit dialer(caf::actor_config& cfg) : broker_base(cfg) {}
 
   caf::behavior make_behavior() override {
     return {

@@ -39,6 +39,7 @@ struct vside {
   bool reading = false;  // no FIN/RST from it yet
   bool shut = false;     // nothing more goes to it
   bool reset = false;
+  bool stalled = false;  // not read: the other side's window is full
 };
 
 /// One proxied connection on the virtual network.
@@ -66,11 +67,12 @@ class vsession : public caf::event_based_actor {
     return {
         [this](const caf::io::new_data_msg& msg) { on_data(msg); },
         [this](const caf::io::connection_closed_msg& msg) { on_closed(msg.handle); },
+        [this](const caf::io::data_transferred_msg& msg) { on_written(msg); },
         [this](caf::get_atom, stats_atom) { return static_cast<uint64_t>(early_.size()); },
         [this](caf::tick_atom) { check_idle(); },
         [](queued_atom) {
-          // Live sessions stop reading their client while queued; here its bytes wait in
-          // `early_` (no window is modelled yet).
+          // Live sessions stop reading their client while queued; here the client stops
+          // being read once `early_` holds a window's worth.
         },
         [this](retry_atom) { retry(); },
         [this](caf::delete_atom, const std::string& id) {
@@ -124,9 +126,40 @@ class vsession : public caf::event_based_actor {
     }
     if (!dst.attached) {
       early_.insert(early_.end(), msg.buf.begin(), msg.buf.end());
+      if (early_.size() >= net_->config().window) {
+        stall(*src);
+      }
       return;
     }
     net_->send(dst.conn, msg.buf.data(), msg.buf.size());
+    if (net_->pending(dst.conn) > 0) {
+      // Back-pressure, as the live byte pump: what the other side cannot take yet stays
+      // in this side's window, so its writer runs out of room in turn.
+      stall(*src);
+      net_->notify_drained(dst.conn);
+    }
+  }
+
+  void stall(vside& src) {
+    if (!src.stalled) {
+      src.stalled = true;
+      net_->set_reading(src.conn, false);
+    }
+  }
+
+  void unstall(vside& src) {
+    if (src.stalled) {
+      src.stalled = false;
+      net_->set_reading(src.conn, true);
+    }
+  }
+
+  /// `dst` took everything written to it: read its other side again.
+  void on_written(const caf::io::data_transferred_msg& msg) {
+    auto* dst = side_of(msg.handle);
+    if (dst != nullptr && msg.remaining == 0) {
+      unstall(other(*dst));
+    }
   }
 
   void on_closed(connection_handle hdl) {
@@ -292,6 +325,9 @@ class vsession : public caf::event_based_actor {
       early_.clear();
       early_.shrink_to_fit();
     }
+    if (net_->pending(conn) == 0) {
+      unstall(client_);
+    }
     if (client_.shut) {
       // The client reset meanwhile (only a FIN leaves it unshut).
       net_->reset(conn);
@@ -373,12 +409,12 @@ class vlistener : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     net_->own_listener(listener_, address(), true);
-    set_exit_handler([this](caf::exit_msg& msg) {
-      if (sessions_.erase(msg.source) == 0) {
-        quit(std::move(msg.reason));
-        return;
+    // Monitored, not linked: removing a link scans the listener's list of links, once per
+    // ended session, which made many concurrent sessions quadratic.
+    set_down_handler([this](caf::down_msg& msg) {
+      if (sessions_.erase(msg.source) != 0) {
+        admit();
       }
-      admit();
     });
     sweep_ = cfg_.sessions.cfg.timeouts.sweep_period();
     if (sweep_.count() > 0) {
@@ -416,6 +452,9 @@ class vlistener : public caf::event_based_actor {
  private:
   void on_exit() override {
     stop_accepting();
+    for (auto& kv : sessions_) {
+      send_exit(kv.second, caf::exit_reason::user_shutdown);
+    }
     sessions_.clear();
     cfg_.sessions = session_deps{};
   }
@@ -437,7 +476,7 @@ class vlistener : public caf::event_based_actor {
       auto conn = backlog_.front();
       backlog_.pop_front();
       send(cfg_.sessions.picker, accepted_atom_v);
-      auto session = spawn<vsession, caf::linked>(conn, cfg_.sessions, net_);
+      auto session = spawn<vsession, caf::monitored>(conn, cfg_.sessions, net_);
       sessions_.emplace(session.address(), session);
     }
   }

@@ -5,8 +5,10 @@
 // actors/vnet/vnet.hpp instead of sockets. A session takes the same decisions as the live
 // one (actors/balancer/session.hpp) through the same picker protocol: pick, opened, failed,
 // retry with the same backoff (retry_backoff), close, session_finished, queued, delete, and
-// the same idle timeouts (idle_check). It relays FIN as a half-close and a reset as a reset.
-// Not modelled yet: back-pressure (a bounded window per direction).
+// the same idle timeouts (idle_check). It relays FIN as a half-close and a reset as a reset,
+// and passes back-pressure on: a side whose bytes do not fit the other side's window is not
+// read until they do (vnet::set_reading). Sessions are monitored by the listener, not
+// linked (removing links is linear in their number).
 
 #include <memory>
 

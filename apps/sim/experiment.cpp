@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "apps/sim/sweep.hpp"
+#include "apps/sim/sweep_mode.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"  // yaml-cpp, with GCC 12's false positive silenced
 #include "protocols/text_escape.hpp"
@@ -44,7 +45,8 @@ struct experiment {
   std::vector<grid_axis> axes;
   std::vector<std::string> axis_sources;
   unsigned seeds = 3;
-  double time_scale = 0.2;
+  bool live = false;  ///< `mode: live`, or a `time_scale` without a mode
+  double time_scale = default_live_time_scale;
   unsigned jobs = 0;
   std::vector<std::string> metrics;
   std::vector<std::pair<std::string, YAML::Node>> claim_texts;
@@ -80,8 +82,9 @@ int experiment_command(const experiment_args& args, const std::string& experimen
                protocols::escape_control(file));
     return 2;
   }
-  const std::vector<std::string> known{"name",  "description", "scenario", "set",     "grid",
-                                       "seeds", "time_scale",  "jobs",     "metrics", "claims"};
+  const std::vector<std::string> known{"name", "description", "scenario", "set",
+                                       "grid", "seeds",       "mode",     "time_scale",
+                                       "jobs", "metrics",     "claims"};
   for (const auto& kv : root) {
     auto key = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -151,11 +154,21 @@ int experiment_command(const experiment_args& args, const std::string& experimen
       }
       x.seeds = static_cast<unsigned>(std::max(1, v));
     }
+    auto mode = root["mode"];
+    if (mode && (!mode.IsScalar() || (mode.Scalar() != "live" && mode.Scalar() != "virtual"))) {
+      fail(mode, fmt::format("mode: expected live or virtual, not \"{}\"", value_text(mode)));
+    }
+    x.live = mode && mode.IsScalar() && mode.Scalar() == "live";
     if (auto n = root["time_scale"]) {
       x.time_scale = n.as<double>();
       if (!(x.time_scale > 0) || x.time_scale > 100) {
         fail(n, "time_scale: expected a number in (0, 100]");
       }
+      // A time scale is a live run's: it picks live unless the file says virtual.
+      if (mode && mode.IsScalar() && mode.Scalar() == "virtual") {
+        fail(n, "time_scale: is for live runs, not with mode: virtual");
+      }
+      x.live = true;
     }
     if (auto n = root["jobs"]) {
       auto v = n.as<int>();
@@ -229,7 +242,12 @@ int experiment_command(const experiment_args& args, const std::string& experimen
   spec.jobs = args.jobs > 0 ? args.jobs
               : x.jobs > 0  ? x.jobs
                             : std::max(1U, std::thread::hardware_concurrency());
-  spec.time_scale = x.time_scale;
+  if (auto why =
+          choose_mode(args.live, args.virtual_time, args.time_scale, x.live, x.time_scale, spec);
+      !why.empty()) {
+    fmt::print(stderr, "sim experiment: {}\n", why);
+    return 2;
+  }
   spec.out = args.out.empty() ? (fs::path{"out"} / "experiments" / x.name).string() : args.out;
   spec.chart_metrics = x.metrics;
   spec.title = x.name;

@@ -87,9 +87,11 @@ void live_view::close() {
 
 std::string live_view::block(const actors::stats_frame& f) const {
   auto& s = f.sample;
-  std::string out = fmt::format("── {}  {:.1f}s / {}  (time scale {:g}) ──\n", title_,
+  // Scenario time, on whichever clock plays it.
+  auto clock = clock_.empty() ? fmt::format("time scale {:g}", time_scale_) : clock_;
+  std::string out = fmt::format("── {}  {:.1f}s / {}  ({}) ──\n", title_,
                                 std::chrono::duration<double>(s.at).count(),
-                                protocols::format_duration(length_), time_scale_);
+                                protocols::format_duration(length_), clock);
   size_t width = 8;
   for (auto& [id, total] : s.total) {
     width = std::max(width, id.size());

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "actors/director/director.hpp"
 
@@ -21,6 +22,9 @@ class live_view {
  public:
   live_view(std::string title, protocols::duration length, double time_scale, view_mode mode);
 
+  /// Names the clock in the status block, e.g. "virtual, pace 1" (default: the time scale).
+  void set_clock(std::string label) { clock_ = std::move(label); }
+
   /// Shows a timeline event or health transition.
   void on_note(const actors::director_note& n);
 
@@ -39,6 +43,7 @@ class live_view {
   std::string title_;
   protocols::duration length_;
   double time_scale_;
+  std::string clock_;
   view_mode mode_;
   bool terminal_;
   int block_lines_ = 0;

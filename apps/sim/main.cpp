@@ -94,6 +94,7 @@ struct run_options {
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
   std::string access_log;         ///< the balancer's access log: stdout, a file; empty: off
   bool virtual_time = false;      ///< --virtual: virtual clock and network
+  double pace = 0;                ///< --pace: scenario seconds per wall second; 0 = flat out
 };
 
 int conclude(const run_options& opts, const actors::run_plan& plan, apps::view_mode mode,
@@ -159,6 +160,12 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     }
     overrides.push_back(parsed.value);
   }
+  if (opts.pace != 0 && !opts.virtual_time) {
+    fmt::print(stderr,
+               "sim: --pace paces a virtual run: add --virtual (a live run is paced by "
+               "the wall clock, see --time-scale)\n");
+    return 2;
+  }
   auto loaded = protocols::find_scenario(opts.target, opts.dir, overrides);
   if (!loaded.ok()) {
     fmt::print(stderr, "{}\n", loaded.error_text());
@@ -207,9 +214,13 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     attach_to = *where;
   }
   // What a mode cannot play is refused before anything starts.
-  auto refused = opts.services ? apps::services_reject(plan)
-                 : attach_to   ? apps::attach_rejects(plan)
-                               : std::string{};
+  auto refused = opts.virtual_time ? std::string{}
+                 : opts.services   ? apps::services_reject(plan)
+                 : attach_to       ? apps::attach_rejects(plan)
+                                   : std::string{};
+  if (refused.empty() && !opts.virtual_time) {
+    refused = apps::live_rejects(plan);
+  }
   if (!refused.empty()) {
     fmt::print(stderr, "sim: {}\n", refused);
     return 2;
@@ -248,7 +259,9 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   if (opts.virtual_time) {
     apps::live_view view{scn.name, scn.length, opts.time_scale, mode};
-    auto played = apps::play_virtually(plan, view, signals, std::chrono::minutes{10});
+    view.set_clock(opts.pace > 0 ? fmt::format("virtual, pace {:g}", opts.pace)
+                                 : std::string{"virtual"});
+    auto played = apps::play_virtually(plan, view, signals, std::chrono::minutes{10}, opts.pace);
     view.close();
     if (!played) {
       fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(played.error()));
@@ -496,9 +509,17 @@ int validate(const std::vector<std::string>& files, bool virtual_time) {
       }
     }
     if (loaded.ok()) {
-      fmt::print("{}: ok ({} backends, {} events, {} expectations)\n", f,
-                 loaded.value->backends.size(), loaded.value->timeline.size(),
-                 loaded.value->expect.size());
+      // A file only the virtual network can play is valid, but say so.
+      std::string only;
+      if (!virtual_time) {
+        auto plan = actors::make_plan(*loaded.value, {});
+        if (plan && !apps::live_rejects(*plan).empty()) {
+          only = "; --virtual only: a live run refuses its network";
+        }
+      }
+      fmt::print("{}: ok ({} backends, {} events, {} expectations{})\n",
+                 protocols::escape_control(f), loaded.value->backends.size(),
+                 loaded.value->timeline.size(), loaded.value->expect.size(), only);
     } else {
       fmt::print(stderr, "{}\n", loaded.error_text());
       rc = 2;
@@ -530,6 +551,10 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--verbose", opts.verbose, "let every component log");
   run_cmd->add_flag("--virtual", opts.virtual_time,
                     "play on a virtual clock and network: deterministic, faster than real time");
+  run_cmd
+      ->add_option("--pace", opts.pace,
+                   "with --virtual: scenario seconds per wall second, to watch (1 = wall speed)")
+      ->check(CLI::Range(0.001, 1e6));
   run_cmd->add_option("--admin", opts.admin,
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   run_cmd->add_option("--access-log", opts.access_log,
@@ -552,9 +577,11 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--set", sweep.sets, "KEY=VALUE for every run (repeatable)");
   sweep_cmd->add_option("--seeds", sweep.seeds, "seeds per grid point, 1..N (default 5)");
   sweep_cmd->add_option("--jobs", sweep.jobs, "runs at a time (default: the number of cores)");
+  sweep_cmd->add_flag("--live", sweep.live,
+                      "play the runs live on loopback (default: on virtual time)");
+  sweep_cmd->add_flag("--virtual", sweep.virtual_time, "play the runs on virtual time (default)");
   sweep_cmd->add_option("--time-scale", sweep.time_scale,
-                        "real time per scenario time (default 0.2: runs are live, five times "
-                        "faster; there is no virtual time yet)");
+                        "real time per scenario time of live runs (implies --live; default 0.2)");
   sweep_cmd->add_option("--out", sweep.out, "folder of runs/, runs.csv, summary.csv, charts/")
       ->required();
   sweep_cmd->add_option("--metrics", sweep.metrics, "metrics to chart (default all)")
@@ -572,6 +599,12 @@ int main(int argc, char** argv) {
                              "runs at a time (default: the file's, "
                              "else the number of cores)");
   experiment_cmd->add_option("--experiments", experiments_flag, "folder of named experiments");
+  experiment_cmd->add_flag("--live", experiment.live,
+                           "play the runs live (default: the file's mode, else virtual)");
+  experiment_cmd->add_flag("--virtual", experiment.virtual_time,
+                           "play the runs on virtual time whatever the file's mode");
+  experiment_cmd->add_option("--time-scale", experiment.time_scale,
+                             "real time per scenario time of live runs (implies --live)");
   experiment_cmd->add_flag("--fresh", experiment.fresh,
                            "run everything again (default: keep the finished runs in --out)");
   auto* list_cmd = app.add_subcommand("list", "list the named scenarios");

@@ -15,8 +15,13 @@ namespace l4sim::apps {
 namespace {
 
 /// Metric kinds in column order; a metric is `<kind>.<subject>` or a bare kind.
-const std::vector<std::string> kinds{"passed",       "expect", "share",  "refused", "failed",
-                                     "failure_rate", "p50_ms", "p90_ms", "p99_ms"};
+const std::vector<std::string> kinds{
+    "passed",  "expect", "share",        "refused", "max_queued", "queue_timeouts", "ejections",
+    "retries", "failed", "failure_rate", "p50_ms",  "p90_ms",     "p99_ms",         "max_ms"};
+
+/// The per-backend counters of report.json that are metrics under their own name.
+const std::vector<std::string> backend_counters{"refused", "max_queued", "queue_timeouts",
+                                                "ejections", "retries"};
 
 size_t kind_rank(const std::string& name) {
   auto dot = name.find('.');
@@ -80,7 +85,11 @@ run_metrics metrics_of(const nlohmann::json& report) {
     if (total > 0) {
       out["share." + id] = b.value("connections", 0.0) / total;
     }
-    out["refused." + id] = b.value("refused", 0.0);
+    for (const auto& counter : backend_counters) {
+      if (auto v = b.find(counter); v != b.end() && v->is_number()) {
+        out[counter + "." + id] = v->get<double>();
+      }
+    }
   }
   double all_started = 0;
   double all_failed = 0;
@@ -99,7 +108,7 @@ run_metrics metrics_of(const nlohmann::json& report) {
       out["failure_rate." + type] = failed / started;
     }
     auto latency = c.value("latency_seconds", nlohmann::json::object());
-    for (const char* p : {"p50", "p90", "p99"}) {
+    for (const char* p : {"p50", "p90", "p99", "max"}) {
       if (latency.contains(p)) {
         if (latency[p].is_number()) {
           out[fmt::format("{}_ms.{}", p, type)] = latency[p].get<double>() * 1000;
@@ -152,7 +161,8 @@ bool known_metric(const std::string& name, const std::vector<std::string>& backe
   }
   auto kind = name.substr(0, dot);
   auto subject = name.substr(dot + 1);
-  if (kind == "share" || kind == "refused") {
+  if (kind == "share" ||
+      std::find(backend_counters.begin(), backend_counters.end(), kind) != backend_counters.end()) {
     return std::find(backends.begin(), backends.end(), subject) != backends.end();
   }
   auto& types = protocols::client_types();
@@ -160,13 +170,14 @@ bool known_metric(const std::string& name, const std::vector<std::string>& backe
   if (kind == "failed" || kind == "failure_rate") {
     return type || subject == "all";
   }
-  return type && (kind == "p50_ms" || kind == "p90_ms" || kind == "p99_ms");
+  return type && (kind == "p50_ms" || kind == "p90_ms" || kind == "p99_ms" || kind == "max_ms");
 }
 
 std::string metric_patterns() {
-  return "passed, expect_N, share.BACKEND, refused.BACKEND, failed.TYPE, failure_rate.TYPE, "
-         "p50_ms.TYPE, p90_ms.TYPE, p99_ms.TYPE (TYPE a client type or all for the failure "
-         "figures)";
+  return "passed, expect_N, share.BACKEND, refused.BACKEND, max_queued.BACKEND, "
+         "queue_timeouts.BACKEND, ejections.BACKEND, retries.BACKEND, failed.TYPE, "
+         "failure_rate.TYPE, p50_ms.TYPE, p90_ms.TYPE, p99_ms.TYPE, max_ms.TYPE (TYPE a client "
+         "type or all for the failure figures)";
 }
 
 std::string runs_csv(const std::vector<grid_axis>& axes, const std::vector<run_row>& rows) {
@@ -179,7 +190,7 @@ std::string runs_csv(const std::vector<grid_axis>& axes, const std::vector<run_r
   for (const auto& a : axes) {
     out += protocols::csv_field(a.key) + ",";
   }
-  out += "seed,exit";
+  out += "seed,mode,exit";
   for (const auto& m : metrics) {
     out += "," + protocols::csv_field(m);
   }
@@ -188,7 +199,7 @@ std::string runs_csv(const std::vector<grid_axis>& axes, const std::vector<run_r
     for (const auto& v : r.point) {
       out += protocols::csv_field(v) + ",";
     }
-    out += fmt::format("{},{}", r.seed, r.exit_code);
+    out += fmt::format("{},{},{}", r.seed, protocols::csv_field(r.mode), r.exit_code);
     for (const auto& m : metrics) {
       auto i = r.metrics.find(m);
       out += "," + (i == r.metrics.end() ? std::string{} : number(i->second));
@@ -240,6 +251,11 @@ estimate estimate_of(const std::vector<double>& values) {
       sq += (v - out.mean) * (v - out.mean);
     }
     double sd = std::sqrt(sq / static_cast<double>(out.n - 1));
+    // Equal values (as virtual runs often give) differ from their mean by rounding only:
+    // that is no spread, and 4e-17 in a table would say there is one.
+    if (sd <= 1e-12 * std::abs(out.mean)) {
+      sd = 0;
+    }
     out.ci95 = t_quantile_975(out.n - 1) * sd / std::sqrt(static_cast<double>(out.n));
   }
   return out;
@@ -280,7 +296,7 @@ std::string summary_csv(const std::vector<grid_axis>& axes, const summary& s) {
   for (const auto& a : axes) {
     out += protocols::csv_field(a.key) + ",";
   }
-  out += "runs";
+  out += "mode,runs";
   for (const auto& m : s.metrics) {
     out += "," + protocols::csv_field(m + "_mean") + "," + protocols::csv_field(m + "_ci95");
   }
@@ -289,7 +305,7 @@ std::string summary_csv(const std::vector<grid_axis>& axes, const summary& s) {
     for (const auto& v : s.points[i]) {
       out += protocols::csv_field(v) + ",";
     }
-    out += std::to_string(s.runs[i]);
+    out += protocols::csv_field(s.mode) + "," + std::to_string(s.runs[i]);
     for (const auto& m : s.metrics) {
       auto& e = s.values[i].at(m);
       out += "," + (e.n == 0 ? std::string{} : number(e.mean)) + "," +

@@ -32,9 +32,11 @@ std::vector<grid_point> grid_points(const std::vector<grid_axis>& axes);
 using run_metrics = std::map<std::string, double>;
 
 /// Reads the metrics of one run from its report.json: `passed` (1/0), `expect_N` (1/0 per
-/// expectation), `share.<backend>` (share of new connections), `refused.<backend>`,
-/// `failed.<type>`, `failure_rate.<type>` (failed / started), `p50_ms.<type>`,
-/// `p90_ms.<type>`, `p99_ms.<type>`; `<type>` includes `all` for the failure figures.
+/// expectation), `share.<backend>` (share of new connections), the balancer's counters per
+/// backend `refused.<backend>`, `max_queued.<backend>` (queue peak), `queue_timeouts.<backend>`,
+/// `ejections.<backend>`, `retries.<backend>`, then `failed.<type>`, `failure_rate.<type>`
+/// (failed / started), `p50_ms.<type>`, `p90_ms.<type>`, `p99_ms.<type>`, `max_ms.<type>`;
+/// `<type>` includes `all` for the failure figures.
 run_metrics metrics_of(const nlohmann::json& report);
 
 /// Orders metric names for columns: by kind (as listed for `metrics_of`), then by name.
@@ -52,10 +54,11 @@ struct run_row {
   grid_point point;
   uint64_t seed = 0;
   int exit_code = 0;  ///< the child's: 0 all expectations passed, 1 one failed
+  std::string mode;   ///< how it was played: `virtual` or `live`
   run_metrics metrics;
 };
 
-/// Renders runs.csv: axis keys, seed, exit, then every metric; every field CSV-escaped;
+/// Renders runs.csv: axis keys, seed, mode, exit, then every metric; every field CSV-escaped;
 /// a metric a run lacks is an empty field.
 std::string runs_csv(const std::vector<grid_axis>& axes, const std::vector<run_row>& rows);
 
@@ -78,12 +81,13 @@ struct summary {
   std::vector<std::string> metrics;                     ///< column order
   std::vector<size_t> runs;                             ///< per point
   std::vector<std::map<std::string, estimate>> values;  ///< per point, by metric
+  std::string mode;                                     ///< how the runs were played
 };
 
 /// Summarizes rows over seeds at each point of `axes`' grid.
 summary summarize(const std::vector<grid_axis>& axes, const std::vector<run_row>& rows);
 
-/// Renders summary.csv: axis keys, runs, then `<metric>_mean`, `<metric>_ci95` per metric.
+/// Renders summary.csv: axis keys, mode, runs, then `<metric>_mean`, `<metric>_ci95` per metric.
 std::string summary_csv(const std::vector<grid_axis>& axes, const summary& s);
 
 /// Renders the summary of `metrics` as a Markdown table: one row per grid point, each cell

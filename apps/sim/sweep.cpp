@@ -11,13 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/common/process.hpp"
 #include "apps/sim/report.hpp"
+#include "apps/sim/sweep_mode.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -62,8 +62,11 @@ std::vector<planned_run> plan(const sweep_spec& spec, const std::vector<grid_poi
       planned_run r;
       r.point = i;
       r.seed = seed;
-      r.identity =
-          fmt::format("scenario={}\ntime_scale={}\nseed={}\n", spec.target, spec.time_scale, seed);
+      // A live run's identity is what it was before virtual time, so older folders resume.
+      r.identity = spec.live
+                       ? fmt::format("scenario={}\ntime_scale={}\nseed={}\n", spec.target,
+                                     spec.time_scale, seed)
+                       : fmt::format("scenario={}\nmode=virtual\nseed={}\n", spec.target, seed);
       for (const auto& f : spec.fixed) {
         r.identity += fmt::format("set {}={}\n", protocols::dotted(f.path), f.value);
       }
@@ -108,7 +111,8 @@ std::string read_text(const fs::path& p) {
 }
 
 /// Reads a finished run's folder; nothing when it is not one of this plan's.
-std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const grid_point& p) {
+std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const grid_point& p,
+                                const std::string& mode) {
   try {
     auto meta = nlohmann::json::parse(read_text(dir / "run.json"));
     if (meta.value("identity", "") != r.identity) {
@@ -118,6 +122,7 @@ std::optional<run_row> read_run(const fs::path& dir, const planned_run& r, const
     row.point = p;
     row.seed = r.seed;
     row.exit_code = meta.value("exit", 0);
+    row.mode = mode;
     row.metrics = metrics_of(nlohmann::json::parse(read_text(dir / "report" / "report.json")));
     return row;
   } catch (const std::exception&) {
@@ -172,11 +177,15 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   std::error_code ec;
   if (spec.fresh) {
     fs::remove_all(runs_dir, ec);
+  } else if (auto why = mode_conflict(spec); !why.empty()) {
+    fmt::print(stderr, "sim sweep: {}\n", why);
+    outcome.rc = 2;
+    return outcome;
   }
   fs::create_directories(runs_dir, ec);
-  if (ec) {
+  if (ec || !record_mode(spec)) {
     fmt::print(stderr, "sim sweep: cannot create {}: {}\n", protocols::escape_control(spec.out),
-               ec.message());
+               ec ? ec.message() : std::string{"cannot write sweep.json"});
     outcome.rc = 2;
     return outcome;
   }
@@ -188,21 +197,24 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   }
   std::vector<size_t> pending;
   for (size_t i = 0; i < runs.size(); ++i) {
-    if (!read_run(runs_dir / runs[i].name, runs[i], points[runs[i].point])) {
+    if (!read_run(runs_dir / runs[i].name, runs[i], points[runs[i].point], mode_name(spec))) {
       pending.push_back(i);
     }
   }
   auto total = runs.size();
   auto already = total - pending.size();
-  fmt::print(stderr,
-             "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, time "
-             "scale {}\n",
-             total, points.size(), spec.seeds.size(), already, spec.jobs, spec.time_scale);
+  fmt::print(stderr, "sweep: {} runs ({} points x {} seeds), {} done already, {} at a time, {}\n",
+             total, points.size(), spec.seeds.size(), already, spec.jobs, mode_text(spec));
   auto exe = self_path();
+  // How long a virtual run takes depends on its traffic more than on its length, and
+  // `sim run --virtual` gives up by itself after ten minutes of wall time (reporting why):
+  // the sweep only kills a child that outlives that.
   auto patience =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(
-          std::chrono::duration<double>(base.value->length).count() * spec.time_scale)) +
-      90s;
+      spec.live
+          ? std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(
+                std::chrono::duration<double>(base.value->length).count() * spec.time_scale)) +
+                90s
+          : std::chrono::milliseconds{std::chrono::minutes{10} + 60s};
   std::vector<running_child> running;
   size_t next = 0;
   size_t finished = 0;
@@ -231,11 +243,14 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
                  spec.target,
                  "--seed",
                  std::to_string(r.seed),
-                 "--time-scale",
-                 fmt::format("{}", spec.time_scale),
                  "--json",
                  "--report",
                  (c.work / "report").string()};
+      if (spec.live) {
+        ps.argv.insert(ps.argv.end(), {"--time-scale", fmt::format("{}", spec.time_scale)});
+      } else {
+        ps.argv.emplace_back("--virtual");
+      }
       for (const auto& o : overrides_at(spec, points[r.point])) {
         ps.argv.push_back("--set");
         ps.argv.push_back(protocols::dotted(o.path) + "=" + o.value);
@@ -334,11 +349,12 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
   }
   // Every table comes from the finished folders, this session's and earlier ones alike.
   for (const auto& r : runs) {
-    if (auto row = read_run(runs_dir / r.name, r, points[r.point])) {
+    if (auto row = read_run(runs_dir / r.name, r, points[r.point], mode_name(spec))) {
       outcome.rows.push_back(std::move(*row));
     }
   }
   outcome.totals = summarize(spec.axes, outcome.rows);
+  outcome.totals.mode = mode_name(spec);
   if (!write_atomically(out / "runs.csv", runs_csv(spec.axes, outcome.rows)) ||
       !write_atomically(out / "summary.csv", summary_csv(spec.axes, outcome.totals))) {
     fmt::print(stderr, "sweep: cannot write into {}\n", protocols::escape_control(spec.out));
@@ -346,7 +362,8 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     return outcome;
   }
   auto metrics = spec.chart_metrics.empty() ? outcome.totals.metrics : spec.chart_metrics;
-  write_atomically(out / "summary.md", summary_markdown(spec.axes, outcome.totals, metrics));
+  write_atomically(out / "summary.md", fmt::format("Played in {}.\n\n", mode_text(spec)) +
+                                           summary_markdown(spec.axes, outcome.totals, metrics));
   auto charts_dir = out / "charts";
   fs::create_directories(charts_dir, ec);
   std::string script;
@@ -369,85 +386,6 @@ sweep_outcome run_sweep(const sweep_spec& spec, signal_guard& signals) {
     outcome.rc = 1;
   }
   return outcome;
-}
-
-int sweep_command(const sweep_args& args, const std::string& scenarios_dir, signal_guard& signals) {
-  sweep_spec spec;
-  spec.target = args.target;
-  spec.scenarios_dir = scenarios_dir;
-  spec.time_scale = args.time_scale;
-  spec.out = args.out;
-  spec.title = args.target;
-  spec.fresh = args.fresh;
-  spec.jobs = args.jobs > 0 ? args.jobs : std::max(1U, std::thread::hardware_concurrency());
-  if (args.seeds == 0 || args.seeds > 10000) {
-    fmt::print(stderr, "sim sweep: --seeds: {} is not in 1..10000\n", args.seeds);
-    return 2;
-  }
-  if (!(args.time_scale > 0) || args.time_scale > 100) {
-    fmt::print(stderr, "sim sweep: --time-scale: {} is not in (0, 100]\n", args.time_scale);
-    return 2;
-  }
-  for (unsigned s = 1; s <= args.seeds; ++s) {
-    spec.seeds.push_back(s);
-  }
-  for (const auto& text : args.sets) {
-    auto parsed = protocols::parse_override("--set", text);
-    if (!parsed.error.empty()) {
-      fmt::print(stderr, "sim sweep: {}\n", protocols::escape_control(parsed.error));
-      return 2;
-    }
-    spec.fixed.push_back(parsed.value);
-  }
-  for (const auto& text : args.vary) {
-    auto parsed = protocols::parse_override("--vary", text);
-    if (!parsed.error.empty()) {
-      fmt::print(stderr, "sim sweep: {}\n", protocols::escape_control(parsed.error));
-      return 2;
-    }
-    grid_axis axis;
-    axis.key = protocols::dotted(parsed.value.path);
-    std::stringstream values{parsed.value.value};
-    for (std::string v; std::getline(values, v, ',');) {
-      axis.values.push_back(v);
-    }
-    if (axis.values.empty()) {
-      fmt::print(stderr, "sim sweep: --vary {}: no values (write KEY=V1,V2,...)\n",
-                 protocols::escape_control(text));
-      return 2;
-    }
-    for (const auto& other : spec.axes) {
-      if (other.key == axis.key) {
-        fmt::print(stderr, "sim sweep: --vary {}: {} is varied twice\n",
-                   protocols::escape_control(text), protocols::escape_control(axis.key));
-        return 2;
-      }
-    }
-    spec.axes.push_back(std::move(axis));
-    spec.axis_sources.emplace_back("--vary");
-  }
-  auto base = protocols::find_scenario(spec.target, spec.scenarios_dir, spec.fixed);
-  if (!base.ok()) {
-    fmt::print(stderr, "{}", base.error_text());
-    return 2;
-  }
-  std::vector<std::string> backends;
-  for (const auto& b : base.value->backends) {
-    backends.push_back(b.id);
-  }
-  for (const auto& m : args.metrics) {
-    if (!known_metric(m, backends)) {
-      fmt::print(stderr, "sim sweep: --metrics: \"{}\" is not a metric (known: {})\n",
-                 protocols::escape_control(m), metric_patterns());
-      return 2;
-    }
-  }
-  spec.chart_metrics = args.metrics;
-  if (auto errors = check_grid(spec); !errors.empty()) {
-    fmt::print(stderr, "{}", errors);
-    return 2;
-  }
-  return run_sweep(spec, signals).rc;
 }
 
 }  // namespace l4sim::apps

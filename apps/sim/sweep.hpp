@@ -1,11 +1,13 @@
 #pragma once
 
 // `sim sweep`: runs a scenario over a grid of overridden values x seeds, each run a child
-// `sim run` of this binary (--set, --seed, --time-scale, --json, --report) in its own
-// folder, `--jobs` at a time. A run's folder appears under OUT/runs/ by rename once the
-// child has finished and written report.json, so a re-run with the same grid skips it and
-// an interrupted run leaves nothing half-written; runs.csv, summary.csv and the charts are
-// rebuilt from the finished folders at the end. Progress and an ETA go to stderr.
+// `sim run` of this binary (--set, --seed, --virtual or --time-scale, --json, --report) in
+// its own folder, `--jobs` at a time. Runs are virtual (deterministic, much faster than real
+// time) unless the sweep is live; OUT/sweep.json records the mode, and a sweep into an OUT
+// made in the other mode is refused, so that no table mixes the two. A run's folder appears under
+// OUT/runs/ by rename once the child has finished and written report.json, so a re-run with the
+// same grid skips it and an interrupted run leaves nothing half-written; runs.csv, summary.csv and
+// the charts are rebuilt from the finished folders at the end. Progress and an ETA go to stderr.
 
 #include <string>
 #include <vector>
@@ -25,7 +27,8 @@ struct sweep_spec {
   std::vector<std::string> axis_sources;  ///< how errors name each axis, e.g. `--vary`
   std::vector<uint64_t> seeds;
   unsigned jobs = 1;
-  double time_scale = 0.2;
+  bool live = false;        ///< play live at `time_scale`; else on virtual time
+  double time_scale = 0.2;  ///< live runs only
   std::string out;
   std::vector<std::string> chart_metrics;  ///< the metrics charted; empty = all
   std::string title;                       ///< chart titles
@@ -54,8 +57,10 @@ struct sweep_args {
   std::vector<std::string> vary;  ///< KEY=V1,V2,...
   std::vector<std::string> sets;  ///< KEY=VALUE for every run
   unsigned seeds = 5;
-  unsigned jobs = 0;  ///< 0: the number of cores
-  double time_scale = 0.2;
+  unsigned jobs = 0;          ///< 0: the number of cores
+  bool live = false;          ///< --live
+  bool virtual_time = false;  ///< --virtual (the default, said explicitly)
+  double time_scale = 0;      ///< --time-scale, implies --live; 0: not given (0.2 when live)
   std::string out;
   std::vector<std::string> metrics;  ///< charted; empty = all
   bool fresh = false;

@@ -1,6 +1,9 @@
 #include "apps/sim/virtual_run.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,6 +18,7 @@
 #include "actors/io/system.hpp"
 #include "actors/vnet/virtual_stage.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/text_escape.hpp"
 
 namespace l4sim::apps {
 
@@ -57,9 +61,37 @@ std::string virtual_rejects(const actors::run_plan&) {
   return {};
 }
 
+std::string live_rejects(const actors::run_plan& plan) {
+  const auto& scn = plan.scn;
+  // Loopback has no knobs for latency, jitter, bandwidth, SYN loss or the window, and
+  // nothing here partitions or holds it: a live run would play something else.
+  if (auto key = scn.network.first_non_default(); !key.empty()) {
+    for (const auto& [given, where] : scn.network.given) {
+      if (given == key) {
+        return fmt::format(
+            "{}:{}:{}: network.{}: a live run on loopback cannot model it; play "
+            "this scenario with --virtual",
+            protocols::escape_control(scn.file), where.line, where.column, key);
+      }
+    }
+  }
+  for (const auto& ev : scn.timeline) {
+    using protocols::event_kind;
+    if (ev.kind == event_kind::partition || ev.kind == event_kind::heal ||
+        ev.kind == event_kind::hold || ev.kind == event_kind::release) {
+      return fmt::format(
+          "{}:{}:{}: {} in timeline event: a live run on loopback cannot model "
+          "it; play this scenario with --virtual",
+          protocols::escape_control(scn.file), ev.where.line, ev.where.column,
+          protocols::to_string(ev.kind));
+    }
+  }
+  return {};
+}
+
 caf::expected<actors::director_done> play_virtually(const actors::run_plan& plan, live_view& view,
                                                     signal_guard& signals,
-                                                    std::chrono::seconds wall_limit) {
+                                                    std::chrono::seconds wall_limit, double pace) {
   caf::actor_system_config cfg;
   actors::configure_system(cfg);
   cfg.set("scheduler.policy", caf::atom("testing"));
@@ -70,7 +102,8 @@ caf::expected<actors::director_done> play_virtually(const actors::run_plan& plan
   sys.await_actors_before_shutdown(false);
   auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   auto& mpx = dynamic_cast<caf::io::network::test_multiplexer&>(sys.middleman().backend());
-  auto net = std::make_shared<actors::vnet>();
+  auto net =
+      std::make_shared<actors::vnet>(sys, actors::network_config(plan.scn.network, plan.scn.seed));
   auto on = actors::build_virtual_stage(sys, plan, net);
   if (!on) {
     return on.error();
@@ -81,7 +114,14 @@ caf::expected<actors::director_done> play_virtually(const actors::run_plan& plan
   dcfg.on = std::move(*on);
   dcfg.observer = sys.spawn(observer, out);
   auto director = actors::spawn_director(sys, dcfg);
-  auto wall_deadline = std::chrono::steady_clock::now() + wall_limit;
+  auto wall_start = std::chrono::steady_clock::now();
+  auto wall_deadline = wall_start + wall_limit;
+  if (pace > 0) {
+    wall_deadline += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(std::chrono::duration<double>(plan.scn.length).count() /
+                                      pace));
+  }
+  auto virtual_start = sched.clock().now();
   bool interrupted = false;
   for (uint64_t step = 0;; ++step) {
     run_ready(sched, mpx);
@@ -108,6 +148,26 @@ caf::expected<actors::director_done> play_virtually(const actors::run_plan& plan
         run_ready(sched, mpx);
         return caf::make_error(protocols::l4_errc::bad_config,
                                "the virtual run did not end in time");
+      }
+    }
+    if (pace > 0 && !interrupted && !sched.clock().schedule().empty()) {
+      // Watching: the next virtual step happens when the wall clock gets there.
+      auto due =
+          std::chrono::duration<double>(sched.clock().schedule().begin()->first - virtual_start) /
+          pace;
+      auto wake = wall_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(due);
+      while (std::chrono::steady_clock::now() < wake) {
+        // In slices, so that Ctrl-C ends a slow-paced run at once.
+        if (signals.wait(std::chrono::nanoseconds{0}) != 0) {
+          interrupted = true;
+          caf::anon_send(director, caf::close_atom_v);
+          break;
+        }
+        std::this_thread::sleep_until(
+            std::min(wake, std::chrono::steady_clock::now() + std::chrono::milliseconds{50}));
+      }
+      if (interrupted) {
+        continue;
       }
     }
     if (!sched.trigger_timeout()) {

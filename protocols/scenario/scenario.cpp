@@ -40,8 +40,32 @@ std::string to_string(event_kind kind) {
       return "drain";
     case event_kind::ready:
       return "ready";
+    case event_kind::partition:
+      return "partition";
+    case event_kind::heal:
+      return "heal";
+    case event_kind::hold:
+      return "hold";
+    case event_kind::release:
+      return "release";
   }
   return "unknown";
+}
+
+std::string scenario_network::first_non_default() const {
+  scenario_network loopback;
+  for (const auto& [key, where] : given) {
+    bool differs = key == "latency"     ? latency != loopback.latency
+                   : key == "jitter"    ? jitter != loopback.jitter
+                   : key == "bandwidth" ? bandwidth != loopback.bandwidth
+                   : key == "loss"      ? loss != loopback.loss
+                   : key == "window"    ? window != loopback.window
+                                        : false;
+    if (differs) {
+      return key;
+    }
+  }
+  return {};
 }
 
 std::string to_string(expect_kind kind) {

@@ -66,6 +66,22 @@ struct scenario_balancer {
   uint32_t outlier_max_percent = 10;  ///< share of backends ejected at once at most
 };
 
+/// The network between clients, balancer and backends (`network:`). Only a virtual run
+/// models it (docs/virtual-time.md); a live run on loopback refuses anything but the
+/// defaults, which are what loopback does.
+struct scenario_network {
+  duration latency = std::chrono::microseconds{50};  ///< one way, per delivery
+  duration jitter{0};        ///< extra delay per delivery, uniform in [0, jitter)
+  uint64_t bandwidth = 0;    ///< bytes per second per link and direction; 0 = unlimited
+  double loss = 0;           ///< share of SYNs dropped (retransmitted as TCP does)
+  uint64_t window = 131072;  ///< bytes unread per connection direction (tcp_rmem default)
+  /// The keys written, with their positions, in file order.
+  std::vector<std::pair<std::string, source_location>> given;
+
+  /// Returns the first key written whose value is not loopback's, or "".
+  std::string first_non_default() const;
+};
+
 /// One client type's share of the mix.
 struct mix_entry {
   std::string type;  ///< real, fire_and_forget, stream, idle, slow
@@ -101,6 +117,10 @@ enum class event_kind {
   set_weight,      ///< balancer: `backend`'s weight to `number_value`
   drain,           ///< balancer: no new connections to `backend`
   ready,           ///< balancer: `backend` takes new connections again
+  partition,       ///< network: the link balancer-`backend` drops everything (virtual only)
+  heal,            ///< network: the link balancer-`backend` works again
+  hold,            ///< network: bytes on the link balancer-`backend` wait (virtual only)
+  release,         ///< network: the held bytes go on, in order
 };
 
 /// Returns the YAML key of an event kind, e.g. "kill", "set_delay".
@@ -182,6 +202,7 @@ struct scenario {
   std::vector<scenario_backend> backends;
   scenario_balancer balancer;
   scenario_clients clients;
+  scenario_network network;
   std::vector<timeline_event> timeline;
   std::vector<expectation> expect;
   std::string file;  ///< path it was loaded from

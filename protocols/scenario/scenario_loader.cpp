@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "protocols/backend_list.hpp"
 #include "protocols/scenario/scenario_yaml.hpp"
 #include "protocols/text_escape.hpp"
+#include "protocols/units.hpp"
 
 namespace l4sim::protocols {
 
@@ -45,8 +47,8 @@ constexpr param_spec param_table[] = {
     {"slow", "byte_gap_max", param_syntax::duration, ""},
 };
 
-const std::vector<std::string> top_keys{"name",     "description", "duration", "seed",  "backends",
-                                        "balancer", "clients",     "timeline", "expect"};
+const std::vector<std::string> top_keys{"name",     "description", "duration", "seed",   "backends",
+                                        "balancer", "clients",     "timeline", "expect", "network"};
 
 std::vector<std::string> params_of(const std::string& type) {
   std::vector<std::string> keys;
@@ -177,6 +179,115 @@ void read_clients(error_sink& sink, const YAML::Node& node, scenario_clients& ou
   }
 }
 
+/// Splits `text` into a decimal number and the unit after it.
+std::optional<std::pair<double, std::string>> number_and_unit(const std::string& text) {
+  auto at = text.find_first_not_of("0123456789.");
+  auto number = parse_decimal(std::string_view{text}.substr(0, at));
+  if (!number) {
+    return std::nullopt;
+  }
+  return std::make_pair(*number, at == std::string::npos ? std::string{} : text.substr(at));
+}
+
+/// Reads a rate of bytes: `10MB/s`, `100Mbit/s`, `1Gbit/s`, `512KB/s`; 0 = unlimited.
+std::optional<uint64_t> read_bandwidth(error_sink& sink, const YAML::Node& node,
+                                       const std::string& what) {
+  auto text = detail::read_text(sink, node, what);
+  if (!text) {
+    return std::nullopt;
+  }
+  static const std::map<std::string, double> units{
+      {"B/s", 1},         {"KB/s", 1e3},       {"MB/s", 1e6},       {"GB/s", 1e9},
+      {"bit/s", 1.0 / 8}, {"kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8}, {"Gbit/s", 1e9 / 8}};
+  auto parsed = number_and_unit(*text);
+  auto unit = parsed ? units.find(parsed->second) : units.end();
+  if (parsed && parsed->first == 0 && parsed->second.empty()) {
+    return 0;
+  }
+  if (unit == units.end() || parsed->first * unit->second < 1000 ||
+      parsed->first * unit->second > 1e12) {
+    sink.add(node, fmt::format("{}: \"{}\" is not a bandwidth from 1KB/s to 1000GB/s (write e.g. "
+                               "100Mbit/s, 10MB/s, or 0 for unlimited)",
+                               what, *text));
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(parsed->first * unit->second);
+}
+
+/// Reads a share: `0.5%` or a fraction `0.005`, below 100%.
+std::optional<double> read_loss(error_sink& sink, const YAML::Node& node, const std::string& what) {
+  auto text = detail::read_text(sink, node, what);
+  if (!text) {
+    return std::nullopt;
+  }
+  auto parsed = number_and_unit(*text);
+  std::optional<double> share;
+  if (parsed && parsed->second == "%") {
+    share = parsed->first / 100;
+  } else if (parsed && parsed->second.empty()) {
+    share = parsed->first;
+  }
+  if (!share || *share >= 1) {
+    sink.add(node, fmt::format("{}: \"{}\" is not a share of SYNs below 100% (write e.g. 1% or "
+                               "0.01)",
+                               what, *text));
+    return std::nullopt;
+  }
+  return share;
+}
+
+/// Reads a size in bytes: `64KiB`, `1MiB`, `4096`, from 1 KiB to 64 MiB.
+std::optional<uint64_t> read_size(error_sink& sink, const YAML::Node& node,
+                                  const std::string& what) {
+  auto text = detail::read_text(sink, node, what);
+  if (!text) {
+    return std::nullopt;
+  }
+  static const std::map<std::string, double> units{
+      {"", 1}, {"B", 1}, {"KiB", 1024}, {"MiB", 1024 * 1024}, {"KB", 1e3}, {"MB", 1e6}};
+  auto parsed = number_and_unit(*text);
+  auto unit = parsed ? units.find(parsed->second) : units.end();
+  if (unit == units.end() || parsed->first * unit->second < 1024 ||
+      parsed->first * unit->second > 64.0 * 1024 * 1024) {
+    sink.add(node, fmt::format("{}: \"{}\" is not a size from 1KiB to 64MiB (write e.g. 128KiB)",
+                               what, *text));
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(parsed->first * unit->second);
+}
+
+void read_network(error_sink& sink, const YAML::Node& node, scenario_network& out) {
+  map_reader map{sink, node, "network", {"latency", "jitter", "bandwidth", "loss", "window"}};
+  if (!map.is_map()) {
+    return;
+  }
+  for (const auto& key : map.present()) {
+    auto mark = map.find(key)->Mark();
+    out.given.emplace_back(key, source_location{mark.line + 1, mark.column + 1});
+  }
+  if (map.duration_into("latency", out.latency) && out.latency > std::chrono::seconds{10}) {
+    sink.add(*map.find("latency"), "latency in network: at most 10s");
+  }
+  if (map.duration_into("jitter", out.jitter) && out.jitter > std::chrono::seconds{10}) {
+    sink.add(*map.find("jitter"), "jitter in network: at most 10s");
+  }
+  if (auto value = map.find("bandwidth")) {
+    if (auto bw = read_bandwidth(sink, *value, map.what("bandwidth"))) {
+      out.bandwidth = *bw;
+    }
+  }
+  if (auto value = map.find("loss")) {
+    if (auto share = read_loss(sink, *value, map.what("loss"))) {
+      out.loss = *share;
+    }
+  }
+  if (auto value = map.find("window")) {
+    if (auto size = read_size(sink, *value, map.what("window"))) {
+      out.window = *size;
+    }
+  }
+}
+
 std::vector<mix_entry> default_mix() {
   return {{"real", 50}, {"fire_and_forget", 20}, {"stream", 15}, {"idle", 10}, {"slow", 5}};
 }
@@ -246,6 +357,9 @@ scenario read_scenario(error_sink& sink, const YAML::Node& root, const std::stri
   }
   if (auto clients = map.find("clients")) {
     read_clients(sink, *clients, out.clients);
+  }
+  if (auto network = map.find("network")) {
+    read_network(sink, *network, out.network);
   }
   if (auto timeline = map.find("timeline")) {
     out.timeline = detail::read_timeline(sink, *timeline, scope);

@@ -19,7 +19,8 @@ constexpr event_kind actions[] = {
     event_kind::set_max_conns, event_kind::set_chaos,      event_kind::set_hang,
     event_kind::set_algorithm, event_kind::set_rate,       event_kind::set_mix,
     event_kind::add_backend,   event_kind::remove_backend, event_kind::set_weight,
-    event_kind::drain,         event_kind::ready,
+    event_kind::drain,         event_kind::ready,          event_kind::partition,
+    event_kind::heal,          event_kind::hold,           event_kind::release,
 };
 
 std::vector<std::string> action_names() {
@@ -77,6 +78,10 @@ bool read_action(error_sink& sink, const YAML::Node& value, parsed_event& out) {
     case event_kind::remove_backend:
     case event_kind::drain:
     case event_kind::ready:
+    case event_kind::partition:
+    case event_kind::heal:
+    case event_kind::hold:
+    case event_kind::release:
       out.backend_mark = value.Mark();
       if (auto id = read_text(sink, value, what)) {
         out.event.backend = *id;

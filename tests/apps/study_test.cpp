@@ -67,6 +67,10 @@ TEST_CASE("an estimate is the mean with a t-based 95% half-width", "[study]") {
   auto same = estimate_of({2, 2, 2});
   REQUIRE(same.ci95);
   CHECK(*same.ci95 == Approx(0));
+  // Ten equal values whose sum rounds: still no spread, exactly.
+  auto equal = estimate_of(std::vector<double>(10, 0.325));
+  REQUIRE(equal.ci95);
+  CHECK(*equal.ci95 == 0);
 }
 
 TEST_CASE("the metrics of a run come from its report", "[study]") {
@@ -75,7 +79,8 @@ TEST_CASE("the metrics of a run come from its report", "[study]") {
     "verdicts": [{"passed": true}, {"passed": false}],
     "summary": {
       "backends": {"server-1": {"connections": 30, "refused": 0},
-                   "server-3": {"connections": 10, "refused": 4}},
+                   "server-3": {"connections": 10, "refused": 4, "max_queued": 3,
+                                "queue_timeouts": 1, "ejections": 2, "retries": 5}},
       "clients": {"real": {"started": 20, "completed": 15, "failed": {"reset": 3, "refused": 2},
                            "latency_seconds": {"p50": 0.02, "p90": 0.5, "p99": 2.0, "max": 2.1}},
                   "idle": {"started": 0, "completed": 0, "failed": {}, "latency_seconds": {}}}
@@ -87,13 +92,22 @@ TEST_CASE("the metrics of a run come from its report", "[study]") {
   CHECK(m.at("share.server-1") == Approx(0.75));
   CHECK(m.at("share.server-3") == Approx(0.25));
   CHECK(m.at("refused.server-3") == 4);
+  CHECK(m.at("max_queued.server-3") == 3);
+  CHECK(m.at("queue_timeouts.server-3") == 1);
+  CHECK(m.at("ejections.server-3") == 2);
+  CHECK(m.at("retries.server-3") == 5);
+  CHECK(m.count("max_queued.server-1") == 0);  // not in its report: no figure
   CHECK(m.at("failed.real") == 5);
   CHECK(m.at("failure_rate.real") == Approx(0.25));
   CHECK(m.at("failure_rate.all") == Approx(0.25));
   CHECK(m.at("p50_ms.real") == Approx(20));
   CHECK(m.at("p99_ms.real") == Approx(2000));
+  CHECK(m.at("max_ms.real") == Approx(2100));
   CHECK(m.count("failure_rate.idle") == 0);  // nobody started: no rate
   CHECK(m.count("p99_ms.idle") == 0);
+  CHECK(known_metric("queue_timeouts.server-3", {"server-3"}));
+  CHECK(known_metric("max_ms.real", {"server-3"}));
+  CHECK_FALSE(known_metric("max_queued.real", {"server-3"}));
 }
 
 TEST_CASE("runs.csv has a row per run with every field escaped", "[study]") {
@@ -102,19 +116,21 @@ TEST_CASE("runs.csv has a row per run with every field escaped", "[study]") {
   r.point = {"{real: 50, idle: \"50\"}"};
   r.seed = 3;
   r.exit_code = 1;
+  r.mode = "virtual";
   r.metrics = {{"passed", 0}, {"p99_ms.real", 12.5}};
   run_row other = r;
   other.seed = 4;
   other.metrics.erase("p99_ms.real");
   auto csv = runs_csv(axes, {r, other});
   CHECK(csv ==
-        "clients.mix,seed,exit,passed,p99_ms.real\n"
-        "\"{real: 50, idle: \"\"50\"\"}\",3,1,0,12.5\n"
-        "\"{real: 50, idle: \"\"50\"\"}\",4,1,0,\n");
+        "clients.mix,seed,mode,exit,passed,p99_ms.real\n"
+        "\"{real: 50, idle: \"\"50\"\"}\",3,virtual,1,0,12.5\n"
+        "\"{real: 50, idle: \"\"50\"\"}\",4,virtual,1,0,\n");
 }
 
 TEST_CASE("the summary has the mean and interval of each metric per grid point", "[study]") {
   auto s = summarize(two_axes, rows());
+  s.mode = "live";
   REQUIRE(s.points.size() == 4);
   CHECK(s.runs == std::vector<size_t>{3, 3, 3, 3});
   auto& rr_2s = s.values[1].at("p99_ms.real");
@@ -122,9 +138,10 @@ TEST_CASE("the summary has the mean and interval of each metric per grid point",
   REQUIRE(rr_2s.ci95);
   CHECK(*rr_2s.ci95 == Approx(4.303 * 1.0 / std::sqrt(3.0)));
   auto csv = summary_csv(two_axes, s);
-  CHECK_THAT(csv, Catch::StartsWith("balancer.algorithm,backends.server-3.delay,runs,passed_mean,"
-                                    "passed_ci95,p99_ms.real_mean,p99_ms.real_ci95\n"
-                                    "rr,100ms,3,1,0,102,2.48434\n"));
+  CHECK_THAT(csv,
+             Catch::StartsWith("balancer.algorithm,backends.server-3.delay,mode,runs,passed_mean,"
+                               "passed_ci95,p99_ms.real_mean,p99_ms.real_ci95\n"
+                               "rr,100ms,live,3,1,0,102,2.48434\n"));
 }
 
 TEST_CASE("charts quote every label for gnuplot and hold only numbers in data", "[study]") {

@@ -33,18 +33,8 @@ child_process::child_process(std::vector<std::string> argv,
     ::close(log_fd);
     return;
   }
-  // Sanitized builds: `server`, `client` and `sim` exit with actors whose timers are still
-  // pending, which CAF 0.17 never frees at shutdown; their leaks at exit are the OS's to
-  // reclaim. The `lb` stops everything it owns before it returns, so its leaks are checked
-  // (with tests/lsan.supp through LSAN_OPTIONS), and so are the in-process tests'.
-  bool leak_checked = false;
-  for (auto& a : argv) {
-    leak_checked = leak_checked || a == app_path("lb");
-  }
-  if (auto* asan = std::getenv("ASAN_OPTIONS");
-      asan != nullptr && !leak_checked && env.count("ASAN_OPTIONS") == 0) {
-    env["ASAN_OPTIONS"] = std::string{asan} + ":detect_leaks=0";
-  }
+  // Sanitized builds: every child is leak-checked at exit (ASAN_OPTIONS and LSAN_OPTIONS,
+  // with tests/lsan.supp, are inherited), so a service that leaks fails its test.
   apps::process_spec spec;
   spec.argv = std::move(argv);
   spec.set = std::move(env);
