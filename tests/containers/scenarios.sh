@@ -179,6 +179,11 @@ LB_STATS_INTERVAL=1"
       echo "    command: [client]"
       echo "    restart: 'no'"
       echo "    network_mode: 'service:lb'"
+      # CAF's node id is the network interfaces' MAC addresses and the pid: as PID 1 beside
+      # the lb (PID 1 too) in one network namespace the client would be the lb's node, and
+      # sim's messages to it would go to the lb process (finish: unexpected_message). Under
+      # docker-init the client is not PID 1.
+      echo "    init: true"
       echo "    volumes: ['control-certs:/certs:ro']"
       echo "    environment:"
       env_yaml <<<"$client_vars
