@@ -6,7 +6,9 @@
 #                               -n 100000, 5,000 idle connections (~10 min)
 #   bench/compare.sh --quick    smoke run: iperf3 -t 2, wrk -d2s, -n 20000, 500 idle connections
 #   options: --reps N (repetitions, default 3), --rows LIST (comma-separated subset of
-#            direct,haproxy,nginx,l4sim-lb; default all), --out PREFIX (write PREFIX.txt and
+#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct; default
+#            direct,haproxy,nginx,l4sim-lb; l4sim-lb runs lb's default pump, lb-broker and
+#            lb-direct pin LB_PUMP=broker / direct), --out PREFIX (write PREFIX.txt and
 #            PREFIX.json; default build/bench/compare-<UTC time>), --keep-tmp (keep configs and
 #            logs), --no-build (never build the lb)
 #
@@ -55,7 +57,7 @@ while [ $# -gt 0 ]; do
 done
 case "$reps" in '' | *[!0-9]* | 0) usage "--reps wants a whole number above 0" ;; esac
 for r in ${rows_wanted//,/ }; do
-  case "$r" in direct | haproxy | nginx | l4sim-lb) ;; *) usage "unknown row in --rows" ;; esac
+  case "$r" in direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct) ;; *) usage "unknown row in --rows" ;; esac
 done
 want_row() { case ",$rows_wanted," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
@@ -184,7 +186,12 @@ ngx_conns=$(( nofile < 20000 ? nofile : 20000 ))
 
 read -r p_iperf p_http p_hap_iperf p_hap_http p_ngx_iperf p_ngx_http p_lb_iperf p_lb_http \
   p_redis1 p_redis2 p_redis3 p_hap_redis p_ngx_redis p_lb_redis \
-  < <("${util[@]}" ports 14 | tr '\n' ' ')
+  p_lbb_iperf p_lbb_http p_lbb_redis p_lbd_iperf p_lbd_http p_lbd_redis \
+  < <("${util[@]}" ports 20 | tr '\n' ' ')
+# The lb rows: each runs its own three lb processes (iperf, http, redis listeners).
+declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct)
+declare -A lb_row_ports=([l4sim-lb]="$p_lb_iperf $p_lb_http $p_lb_redis"
+  [lb-broker]="$p_lbb_iperf $p_lbb_http $p_lbb_redis" [lb-direct]="$p_lbd_iperf $p_lbd_http $p_lbd_redis")
 
 # ---------------------------------------------------------------------------------------
 # Backends
@@ -323,6 +330,7 @@ EOF
 lb_bin=${L4SIM_BUILD_DIR:-build}/apps/lb/lb
 case "$lb_bin" in /*) ;; *) lb_bin=$root/$lb_bin ;; esac
 lb_iperf_pid='' lb_http_pid='' lb_redis_pid=''
+lb_pids=()  # every lb process of every lb row, for the restart between repetitions
 lb_state=ok  # ok | n/a (no binary) | err (it did not start)
 # The lb's settings for the bench: as many connections as HAProxy may hold, idle timeouts as
 # long as HAProxy's (10 min) and its connect timeout (5 s), so that neither closes connections
@@ -336,10 +344,11 @@ lb_env=(LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=$health_interval LB_HEAL
 # Starts one lb (it is configured by environment only: one listener each) and waits for its
 # port. Sets lb_started to its pid, or to "" when it did not come up.
 # (Not run in $(...): the pid must reach this shell's pids for the cleanup.)
-start_one_lb() {  # name port backends
-  local name=$1 port=$2 backends=$3 logfile=$tmp/lb-$1.log
+start_one_lb() {  # name port backends [pump]
+  local name=$1 port=$2 backends=$3 pump=${4:-} logfile=$tmp/lb-$1.log pump_env=()
   lb_started=
-  start_bg "$logfile" env "${lb_env[@]}" LB_PORT="$port" LB_ID="bench-$name" \
+  [ -n "$pump" ] && pump_env=("LB_PUMP=$pump")
+  start_bg "$logfile" env "${lb_env[@]}" "${pump_env[@]}" LB_PORT="$port" LB_ID="bench-$name" \
     LB_BACKENDS="$backends" "$lb_bin"
   if wait_listen "$port" 20; then
     lb_started=$last_pid
@@ -349,7 +358,10 @@ start_one_lb() {  # name port backends
   return 1
 }
 
-start_lb() {
+start_lb() {  # row: sets lb_iperf_pid, lb_http_pid, lb_redis_pid
+  local row=$1 pump=${lb_row_pump[$1]} p_lb_iperf p_lb_http p_lb_redis
+  read -r p_lb_iperf p_lb_http p_lb_redis <<<"${lb_row_ports[$row]}"
+  lb_iperf_pid='' lb_http_pid='' lb_redis_pid=''
   if [ ! -x "$lb_bin" ] && [ "$build_lb" = 1 ] && [ -d "$root/apps/lb" ]; then
     log "building l4sim (no $lb_bin yet)"
     run_bounded 1800 "$root/scripts/l4sim" build >"$tmp/l4sim-build.log" 2>&1 ||
@@ -360,13 +372,14 @@ start_lb() {
     lb_state=n/a
     return
   fi
-  start_one_lb iperf "$p_lb_iperf" "127.0.0.1:$p_iperf"
+  start_one_lb "$row-iperf" "$p_lb_iperf" "127.0.0.1:$p_iperf" "$pump"
   lb_iperf_pid=$lb_started
-  start_one_lb http "$p_lb_http" "127.0.0.1:$p_http"
+  start_one_lb "$row-http" "$p_lb_http" "127.0.0.1:$p_http" "$pump"
   lb_http_pid=$lb_started
-  start_one_lb redis "$p_lb_redis" \
-    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3"
+  start_one_lb "$row-redis" "$p_lb_redis" \
+    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3" "$pump"
   lb_redis_pid=$lb_started
+  lb_pids+=($lb_iperf_pid $lb_http_pid $lb_redis_pid)
   [ -n "$lb_iperf_pid" ] || [ -n "$lb_http_pid" ] || [ -n "$lb_redis_pid" ] || lb_state=err
 }
 
@@ -484,6 +497,8 @@ want_row direct && rows+=(direct)
 want_row haproxy && rows+=(haproxy)
 want_row nginx && rows+=(nginx)
 want_row l4sim-lb && rows+=(l4sim-lb)
+want_row lb-broker && rows+=(lb-broker)
+want_row lb-direct && rows+=(lb-direct)
 iperf_port[direct]=$p_iperf http_port[direct]=$p_http redis_port[direct]=$p_redis1
 proxy_pid[direct]=
 
@@ -491,8 +506,8 @@ proxy_pid[direct]=
 # kept its pools from the previous repetition would show no growth).
 start_proxies() {
   local pid
-  for pid in $hap_pid $ngx_pid $lb_iperf_pid $lb_http_pid $lb_redis_pid; do stop_pid "$pid"; done
-  hap_pid= ngx_pid= lb_iperf_pid= lb_http_pid= lb_redis_pid=
+  for pid in $hap_pid $ngx_pid "${lb_pids[@]}"; do stop_pid "$pid"; done
+  hap_pid= ngx_pid= lb_pids=()
   if want_row haproxy; then
     start_haproxy
     iperf_port[haproxy]=${hap_pid:+$p_hap_iperf} http_port[haproxy]=${hap_pid:+$p_hap_http}
@@ -503,11 +518,14 @@ start_proxies() {
     iperf_port[nginx]=${ngx_pid:+$p_ngx_iperf} http_port[nginx]=${ngx_pid:+$p_ngx_http}
     redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
   fi
-  if want_row l4sim-lb; then
-    start_lb
-    iperf_port[l4sim-lb]=${lb_iperf_pid:+$p_lb_iperf} http_port[l4sim-lb]=${lb_http_pid:+$p_lb_http}
-    redis_port[l4sim-lb]=${lb_redis_pid:+$p_lb_redis} proxy_pid[l4sim-lb]=$lb_http_pid
-  fi
+  local row pi ph pr
+  for row in l4sim-lb lb-broker lb-direct; do
+    want_row "$row" || continue
+    start_lb "$row"
+    read -r pi ph pr <<<"${lb_row_ports[$row]}"
+    iperf_port[$row]=${lb_iperf_pid:+$pi} http_port[$row]=${lb_http_pid:+$ph}
+    redis_port[$row]=${lb_redis_pid:+$pr} proxy_pid[$row]=$lb_http_pid
+  done
 }
 
 # Every measurement runs for each row in turn; the order rotates by one row per repetition.
@@ -554,7 +572,7 @@ report() {
   echo "settings:"
   echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn, check inter ${health_interval}s rise 1 fall 1"
   echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns (no active checks)"
-  echo "  l4sim lb: ${lb_env[*]}, one process per listener"
+  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker and lb-direct add LB_PUMP=broker / direct"
   echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\"); 3 redis-server"
   echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
     "(close: -H 'Connection: close'); redis-benchmark -c $redis_clients -n $redis_requests" \

@@ -25,6 +25,7 @@
 #include <caf/message_handler.hpp>
 
 #include "actors/balancer/idle_policy.hpp"
+#include "actors/balancer/pump.hpp"
 
 namespace caf::io {
 class broker;
@@ -32,16 +33,8 @@ class broker;
 
 namespace l4sim::actors {
 
-/// Sizes that bound what one proxied connection may buffer.
-struct pump_config {
-  size_t high_water = 128 * 1024;  ///< pause the source past this many queued bytes
-  size_t low_water = 32 * 1024;    ///< resume it below this
-  size_t min_read = 1024;          ///< reads start at this size (see broker_pump::adopt)
-  size_t max_read = 64 * 1024;     ///< and double up to this on full reads
-};
-
 /// Relays one client connection to one backend socket inside a broker.
-class broker_pump {
+class broker_pump : public byte_pump {
  public:
   /// Starts reading from `client` (whose scribe `self` owns); bytes wait until a backend
   /// is attached. Out of fds for its write twin, it starts finished.
@@ -49,45 +42,45 @@ class broker_pump {
 
   /// Adopts the connected backend socket and starts relaying; out of fds for its write
   /// twin, it aborts and finishes.
-  void attach_backend(int fd);
+  void attach_backend(int fd) override;
 
   /// Stops reading from the client until a backend is attached (a client waiting in a
   /// backend's queue sends nothing anywhere yet).
-  void hold_client() { pause(client_); }
+  void hold_client() override { pause(client_); }
 
   /// Returns the handlers for the pump's system messages, to chain into the broker's
   /// behaviour.
-  caf::message_handler handlers();
+  caf::message_handler handlers() override;
 
   /// Sets what to call once both directions are finished (or the client vanished).
-  void on_finished(std::function<void()> f) { on_finished_ = std::move(f); }
+  void on_finished(std::function<void()> f) override { on_finished_ = std::move(f); }
 
   /// Returns whether the client's write twin could not be made (no fds): the pump only
   /// waits for the client's scribe to close, then finishes.
-  bool starved() const { return starved_; }
+  bool starved() const override { return starved_; }
 
   /// Returns whether the pump is finished.
-  bool finished() const { return finished_; }
+  bool finished() const override { return finished_; }
 
   /// Returns bytes read from the client.
-  uint64_t bytes_up() const { return bytes_up_; }
+  uint64_t bytes_up() const override { return bytes_up_; }
 
   /// Returns bytes read from the backend.
-  uint64_t bytes_down() const { return bytes_down_; }
+  uint64_t bytes_down() const override { return bytes_down_; }
 
   /// Returns whether the backend reset its connection (a reset we passed through from the
   /// client does not count): passive health counts it as a failure of the backend.
-  bool backend_reset() const { return backend_.reset && !backend_.reset_sent; }
+  bool backend_reset() const override { return backend_.reset && !backend_.reset_sent; }
 
   /// Returns the bytes queued in the balancer for both directions now.
-  uint64_t buffered() const;
+  uint64_t buffered() const override;
 
   /// Returns when each side was last active, for the idle timeouts.
-  session_activity activity() const;
+  session_activity activity() const override;
 
   /// Ends the relay at once: shuts both sockets down (each peer sees a FIN, queued bytes
   /// are dropped) and marks the pump finished without calling `on_finished`.
-  void abort();
+  void abort() override;
 
  private:
   struct side {

@@ -242,7 +242,10 @@ class listener : public broker_base {
       send(cfg_.sessions.picker, accepted_atom_v, static_cast<uint64_t>(fds.size()));
     }
     for (int fd : fds) {
-      auto hdl = add_scribe(fd);
+      // The direct pump owns the bare socket; only the broker pump reads through a scribe.
+      auto hdl = client_needs_scribe(cfg_.sessions.cfg.pump.kind)
+                     ? add_scribe(fd)
+                     : caf::io::connection_handle::from_int(fd);
       auto session = spawn_session(this, hdl, cfg_.sessions);
       sessions_.emplace(session.address(), session);
     }

@@ -1,20 +1,23 @@
 #pragma once
 
-// The session: one actor per proxied connection. It owns the client's scribe (moved in by
-// the listener), asks the picker for a backend, has the dialer connect, hands the socket
-// to its byte pump (actors/broker_pump.hpp) and, when a connect fails, retries another
+// The session: one actor per proxied connection. It owns the client's connection (a scribe
+// moved in by the listener, or the bare socket for the direct pump), asks the picker for a
+// backend, has the dialer connect, hands the socket to its byte pump
+// (actors/balancer/pump.hpp: broker_pump or direct_pump, `pump_config::kind`) and, when a connect fails, retries another
 // backend up to `retries` times, each after an exponential backoff with jitter
 // (actors/balancer/retry_backoff.hpp), before closing the client. While the picker keeps it
 // queued for a full backend (`queued_atom`) it reads nothing from its client. A connect that fails
 // for a local reason (`local_failure`: no fds, buffers or ports here) is not the backend's fault:
 // the pick is released, no failure is counted and the client is closed. On every
 // `tick_atom` (the listener's sweep) it checks its idle timeouts (actors/balancer/idle_policy.hpp)
-// and closes both sides when one expired. Its decisions (pick, dial, retry, accounting,
-// lifecycle) live here; moving bytes is the pump's. Every pick carries the client's IP
-// address as the key of the hashing algorithms (hash, maglev). With `send_proxy`, the
-// session writes a PROXY protocol header (client address and port, and the balancer's
-// address and port the client reached) to the backend socket before the pump adopts it, so
-// it precedes every client byte.
+// and closes both sides when one expired. Those decisions (pick, dial, retry, accounting,
+// lifecycle) are its `session_flow` (actors/balancer/session_flow.hpp), the same class the
+// virtual balancer's sessions use (actors/vnet/vbalancer.hpp); the session itself is the
+// flow's transport: moving bytes is the pump's, and with `send_proxy` it writes a PROXY
+// protocol header (client address and port, and the balancer's address and port the client
+// reached) to the backend socket before the pump adopts it, so it precedes every client
+// byte. Every pick carries the client's IP address as the key of the hashing algorithms
+// (hash, maglev).
 //
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an

@@ -20,6 +20,16 @@ class broker_base : public caf::io::broker {
   using caf::io::broker::broker;
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override;
+
+  using caf::io::broker::remote_addr;
+  using caf::io::broker::remote_port;
+
+  /// Returns the peer address of `hdl`'s scribe or, for a connection without one (a socket
+  /// the direct pump owns, actors/balancer/direct_pump.hpp), of the socket `hdl.id()`.
+  std::string remote_addr(caf::io::connection_handle hdl);
+
+  /// Returns the peer port, like `remote_addr`.
+  uint16_t remote_port(caf::io::connection_handle hdl);
 };
 
 }  // namespace l4sim::actors

@@ -123,6 +123,26 @@ std::string peer_of(int fd) {
   return render(ss);
 }
 
+std::pair<std::string, uint16_t> peer_endpoint(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {"", 0};
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    return {text, ntohs(a->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    return {text, ntohs(a->sin6_port)};
+  }
+  return {"", 0};
+}
+
 caf::expected<int> start_connect(const std::string& address, uint16_t port,
                                  const std::string& source) {
   socket_address addr;

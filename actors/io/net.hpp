@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <caf/expected.hpp>
 
@@ -20,6 +21,10 @@ uint16_t local_port_of(int fd);
 
 /// Returns `address:port` of the peer of a connected socket, or "?".
 std::string peer_of(int fd);
+
+/// Returns the numeric address and port of the peer of a connected socket ("" and 0 when
+/// unknown), as CAF's scribes report them.
+std::pair<std::string, uint16_t> peer_endpoint(int fd);
 
 /// Starts a non-blocking connect to a numeric IPv4/IPv6 address, from the numeric local
 /// address `source` when one is given (e.g. 127.0.1.7 on loopback, where every 127/8

@@ -2,13 +2,12 @@
 
 // The balancer on the virtual network (docs/virtual-time.md): the live picker, health
 // monitor and control actor, with a listener and sessions of its own that move bytes over
-// actors/vnet/vnet.hpp instead of sockets. A session takes the same decisions as the live
-// one (actors/balancer/session.hpp) through the same picker protocol: pick, opened, failed,
-// retry with the same backoff (retry_backoff), close, session_finished, queued, delete, and
-// the same idle timeouts (idle_check). It relays FIN as a half-close and a reset as a reset,
-// and passes back-pressure on: a side whose bytes do not fit the other side's window is not
-// read until they do (vnet::set_reading). Sessions are monitored by the listener, not
-// linked (removing links is linear in their number).
+// actors/vnet/vnet.hpp instead of sockets. The listener forks one session
+// (actors/vnet/vsession.hpp) per accepted connection, at most `max_conns` at a time (the
+// rest wait, like a kernel backlog), and passes the idle sweep's ticks and a removed
+// backend's deletes on to them. A session's decisions are the live session's code, its
+// `session_flow` (actors/balancer/session_flow.hpp); only the transport differs. Sessions are
+// monitored by the listener, not linked (removing links is linear in their number).
 
 #include <memory>
 

@@ -157,6 +157,10 @@ void declare_lb_options(env_cli& cli) {
              "I/O loops (threads) that accept and relay connections, each with its own "
              "listener on the port (SO_REUSEPORT); 0 = one per core",
              "0");
+  cli.option("--pump", "LB_PUMP",
+             "byte pump of each proxied connection: broker (CAF scribes, 4 fds) or direct "
+             "(own event handlers on the I/O loop, 2 fds, write-through)",
+             actors::to_string(actors::pump_config{}.kind));
   add_control_options(cli, "LB");
   add_admin_option(cli, "LB");
 }
@@ -237,6 +241,11 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
              fmt::format("\"{}\" is not none, v1 or v2", cli.text("LB_SEND_PROXY")));
   }
   cfg.session.send_proxy = *send_proxy;
+  auto pump = actors::parse_pump_kind(cli.text("LB_PUMP"));
+  if (!pump) {
+    cli.fail("LB_PUMP", fmt::format("\"{}\" is not broker or direct", cli.text("LB_PUMP")));
+  }
+  cfg.session.pump.kind = *pump;
   cfg.hash_balance = static_cast<uint32_t>(cli.number("LB_HASH_BALANCE", 1000));
   if (cfg.hash_balance != 0 && cfg.hash_balance < 100) {
     cli.fail("LB_HASH_BALANCE", "must be 0 (off) or 100..1000");

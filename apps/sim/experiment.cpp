@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -239,9 +238,7 @@ int experiment_command(const experiment_args& args, const std::string& experimen
   for (unsigned s = 1; s <= x.seeds; ++s) {
     spec.seeds.push_back(s);
   }
-  spec.jobs = args.jobs > 0 ? args.jobs
-              : x.jobs > 0  ? x.jobs
-                            : std::max(1U, std::thread::hardware_concurrency());
+  spec.jobs = args.jobs > 0 ? args.jobs : x.jobs > 0 ? x.jobs : default_jobs();
   if (auto why =
           choose_mode(args.live, args.virtual_time, args.time_scale, x.live, x.time_scale, spec);
       !why.empty()) {

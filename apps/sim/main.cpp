@@ -93,6 +93,7 @@ struct run_options {
   apps::control_tls control_tls;  ///< sim's side of control ports with mutual TLS (--attach)
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
   std::string access_log;         ///< the balancer's access log: stdout, a file; empty: off
+  std::string pump;               ///< the balancer's byte pump (broker, direct); empty: default
   bool virtual_time = false;      ///< --virtual: virtual clock and network
   double pace = 0;                ///< --pace: scenario seconds per wall second; 0 = flat out
 };
@@ -203,6 +204,9 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
       return 2;
     }
     plan.balancer.access_log = access_log_target(opts.access_log);
+  }
+  if (!opts.pump.empty()) {
+    plan.balancer.session.pump.kind = *actors::parse_pump_kind(opts.pump);  // CLI checked it
   }
   std::optional<std::map<std::string, protocols::endpoint>> attach_to;
   if (!opts.attach.empty()) {
@@ -557,6 +561,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 1e6));
   run_cmd->add_option("--admin", opts.admin,
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
+  run_cmd
+      ->add_option("--pump", opts.pump,
+                   "the balancer's byte pump: broker or direct (default direct; LB_PUMP)")
+      ->check(CLI::IsMember({"broker", "direct"}));
   run_cmd->add_option("--access-log", opts.access_log,
                       "the balancer's access log, one line per connection: stdout or a FILE "
                       "(with --services: a FILE)");

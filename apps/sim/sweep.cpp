@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -146,6 +148,10 @@ struct running_child {
 };
 
 }  // namespace
+
+unsigned default_jobs() {
+  return std::max(1U, std::thread::hardware_concurrency());
+}
 
 std::string check_grid(const sweep_spec& spec) {
   std::string errors;

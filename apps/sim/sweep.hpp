@@ -42,6 +42,10 @@ struct sweep_outcome {
   summary totals;
 };
 
+/// Returns how many runs play at once when neither `--jobs` nor the file says: the number of
+/// cores, at least 1.
+unsigned default_jobs();
+
 /// Loads the scenario at every grid point (fixed overrides, then the point's); returns
 /// every error, naming the axis's source and value, or "" when all load.
 std::string check_grid(const sweep_spec& spec);

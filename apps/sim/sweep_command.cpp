@@ -2,7 +2,6 @@
 #include "apps/sim/sweep.hpp"
 
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -19,7 +18,7 @@ int sweep_command(const sweep_args& args, const std::string& scenarios_dir, sign
   spec.out = args.out;
   spec.title = args.target;
   spec.fresh = args.fresh;
-  spec.jobs = args.jobs > 0 ? args.jobs : std::max(1U, std::thread::hardware_concurrency());
+  spec.jobs = args.jobs > 0 ? args.jobs : default_jobs();
   if (args.seeds == 0 || args.seeds > 10000) {
     fmt::print(stderr, "sim sweep: --seeds: {} is not in 1..10000\n", args.seeds);
     return 2;

@@ -61,6 +61,8 @@ std::string lsan_options_with_ubsan_reports(const temp_dir& dir) {
 }  // namespace
 
 TEST_CASE("lb process in front of three server processes survives a killed backend", "[lb-app]") {
+  const std::string pump = GENERATE("broker", "direct");
+  INFO("LB_PUMP=" << pump);
   std::vector<std::unique_ptr<child_process>> servers;
   std::vector<uint16_t> ports;
   std::string backends;
@@ -80,6 +82,7 @@ TEST_CASE("lb process in front of three server processes survives a killed backe
                     {"LB_HOST", "127.0.0.1"},
                     {"LB_BACKENDS", backends},
                     {"LB_HEALTH_INTERVAL", "0.2"},
+                    {"LB_PUMP", pump},
                     {"LB_STATS_INTERVAL", "0"}}};
   auto port = lb.number_after("ready on port ");
   for (int i = 0; i < 6; ++i) {
@@ -161,6 +164,8 @@ TEST_CASE("lb exits 2 naming the backend entry with a bad option", "[lb-app]") {
 
 TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing and recovers",
           "[lb-app]") {
+  const std::string pump = GENERATE("broker", "direct");
+  INFO("LB_PUMP=" << pump);
   // Sanitized builds: UBSan's vptr check reads the vtable only after probing it with
   // pipe(2), which fails at EMFILE, so in this process it reports live objects as
   // "invalid vptr" at random CAF and l4sim call sites (the type's memory is intact). The
@@ -184,6 +189,7 @@ TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing a
                     {"LB_BACKENDS", backend},
                     {"LB_HEALTH_INTERVAL", "0.2"},
                     {"LB_MAX_CONNS", "0"},
+                    {"LB_PUMP", pump},
                     {"LB_STATS_INTERVAL", "0"},
                     {"UBSAN_OPTIONS", sanitized ? "print_stacktrace=0:halt_on_error=0" : ""},
                     {"LSAN_OPTIONS", sanitized ? lsan_options_with_ubsan_reports(supp_dir) : ""}}};

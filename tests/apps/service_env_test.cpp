@@ -116,6 +116,11 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
   for (double scale : {1.0, 0.2, 0.37}) {
     INFO("time scale " << scale);
     auto plan = plan_at(scale);
+    // Not the default, so that a variable lost on the way shows.
+    auto other_pump = actors::pump_config{}.kind == actors::pump_kind::broker
+                          ? actors::pump_kind::direct
+                          : actors::pump_kind::broker;
+    plan.balancer.session.pump.kind = other_pump;
     std::vector<uint16_t> ports{9001, 9002};
     auto got =
         read_back("lb", apps::declare_lb_options, apps::read_lb_config, apps::lb_env(plan, ports));
@@ -142,6 +147,8 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     CHECK(got.hash_balance == 150);
     CHECK(got.max_conns == want.max_conns);
     CHECK(got.loops == want.loops);
+    CHECK(got.session.pump.kind == want.session.pump.kind);
+    CHECK(got.session.pump.kind == other_pump);
     CHECK(got.stats_interval == want.stats_interval);
     CHECK(got.session.backoff.base == want.session.backoff.base);
     CHECK(got.session.backoff.cap == want.session.backoff.cap);

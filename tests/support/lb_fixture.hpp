@@ -14,6 +14,20 @@
 
 namespace l4sim::testing {
 
+/// The pump the next lb_fixture's sessions use (see L4SIM_EACH_PUMP).
+inline actors::pump_kind& fixture_pump() {
+  static actors::pump_kind kind = actors::pump_config{}.kind;
+  return kind;
+}
+
+/// Runs the rest of the test case once per byte pump (a Catch2 generator): every relay
+/// test holds for both pumps.
+#define L4SIM_EACH_PUMP()                                                               \
+  const auto l4sim_pump_kind =                                                          \
+      GENERATE(::l4sim::actors::pump_kind::broker, ::l4sim::actors::pump_kind::direct); \
+  ::l4sim::testing::fixture_pump() = l4sim_pump_kind;                                   \
+  INFO("pump: " << ::l4sim::actors::to_string(l4sim_pump_kind))
+
 /// An in-process balancer on 127.0.0.1 in front of the given backends (real sockets).
 struct lb_fixture : test_system {
   std::vector<actors::backend_handle> backends;
@@ -52,6 +66,7 @@ struct lb_fixture : test_system {
     actors::balancer_config cfg;
     cfg.log = false;
     cfg.health.interval = std::chrono::hours{1};  // tests that probe say so
+    cfg.session.pump.kind = fixture_pump();
     for (size_t i = 0; i < ports.size(); ++i) {
       auto id = "server-" + std::to_string(i + 1);
       cfg.backends.push_back(
@@ -70,6 +85,7 @@ struct lb_fixture : test_system {
     // CAF 0.17 cannot free a broker torn down with connections in flight at shutdown.
     wait_until([&] { return sessions() == 0; }, std::chrono::seconds{5});
     lb.stop();
+    fixture_pump() = actors::pump_config{}.kind;  // a test that does not choose gets the default
     for (auto& b : backends) {
       caf::anon_send_exit(b.actor, caf::exit_reason::user_shutdown);
     }

@@ -37,6 +37,7 @@ TEST_CASE("round robin sends 30 sequential connections to 3 backends, 10 each", 
 }
 
 TEST_CASE("least connections sends new connections past a backend holding one", "[balancer]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{3, [](actors::balancer_config& cfg) { cfg.algorithm = "lc"; }};
   auto held = fx.connect();
   held.send("REQ 1\n");
@@ -116,6 +117,7 @@ TEST_CASE("a killed backend goes DOWN within one interval, gets nothing, and com
 }
 
 TEST_CASE("with no healthy backend the client is closed at once and counted", "[balancer]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{1, [](actors::balancer_config& cfg) {
                   cfg.health.interval = std::chrono::milliseconds{100};
                 }};
@@ -129,6 +131,7 @@ TEST_CASE("with no healthy backend the client is closed at once and counted", "[
 
 TEST_CASE("a black-holed backend stalls nobody and its connects are retried elsewhere",
           "[balancer]") {
+  L4SIM_EACH_PUMP();
   black_hole hole;
   lb_fixture fx{1};
   // Rebuild the balancer as [hole, server-1].
@@ -166,6 +169,7 @@ TEST_CASE("a black-holed backend stalls nobody and its connects are retried else
 
 TEST_CASE("at max_conns new connections wait in the backlog and are served when a session ends",
           "[balancer]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{1, [](actors::balancer_config& cfg) { cfg.max_conns = 2; }};
   auto a = fx.connect();
   auto b = fx.connect();
@@ -186,6 +190,7 @@ TEST_CASE("at max_conns new connections wait in the backlog and are served when 
 
 TEST_CASE("with three I/O loops every loop's listener takes connections and all are relayed",
           "[balancer]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{2, [](actors::balancer_config& cfg) { cfg.loops = 3; }};
   REQUIRE(fx.lb.loops != nullptr);
   REQUIRE(fx.lb.loops->listeners().size() == 2);

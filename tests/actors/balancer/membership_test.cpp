@@ -137,6 +137,7 @@ TEST_CASE("membership commands on unknown or bad entries fail naming them and ch
 
 TEST_CASE("a removed backend's open connection finishes, then the backend is gone",
           "[membership]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{2, [](actors::balancer_config& cfg) { cfg.drain_timeout = std::chrono::hours{1}; }};
   auto c = served(fx);  // rr: server-1
   REQUIRE(fx.row(0).active == 1);
@@ -152,6 +153,7 @@ TEST_CASE("a removed backend's open connection finishes, then the backend is gon
 }
 
 TEST_CASE("a removed backend's connections are closed at the drain timeout", "[membership]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{2, [](actors::balancer_config& cfg) { cfg.drain_timeout = 200ms; }};
   auto c = served(fx);
   CHECK_THAT(command(fx, caf::delete_atom_v, std::string{"server-1"}), Catch::Contains("draining"));
@@ -161,6 +163,7 @@ TEST_CASE("a removed backend's connections are closed at the drain timeout", "[m
 
 TEST_CASE("past maxconn clients wait in a FIFO queue, read nothing, and are served in order",
           "[queue]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{1, [](actors::balancer_config& cfg) {
                   cfg.backends[0].max_conns = 1;
                   cfg.queue_timeout = std::chrono::hours{1};
@@ -184,6 +187,7 @@ TEST_CASE("past maxconn clients wait in a FIFO queue, read nothing, and are serv
 }
 
 TEST_CASE("a queued client is closed at the queue timeout and counted", "[queue]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{1, [](actors::balancer_config& cfg) {
                   cfg.backends[0].max_conns = 1;
                   cfg.queue_timeout = 200ms;
@@ -198,6 +202,7 @@ TEST_CASE("a queued client is closed at the queue timeout and counted", "[queue]
 }
 
 TEST_CASE("a queued client moves to a backend that has room once its own drains", "[queue]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{2, [](actors::balancer_config& cfg) {
                   cfg.backends[0].max_conns = 1;
                   cfg.backends[1].max_conns = 1;
@@ -255,6 +260,7 @@ TEST_CASE("consecutive connect failures eject a backend and nothing is sent to i
 
 TEST_CASE("a backend that resets every connection it accepts is ejected as an outlier",
           "[outlier]") {
+  L4SIM_EACH_PUMP();
   resetting_backend resetter;
   lb_fixture fx{1};
   fx.lb.stop();

@@ -35,6 +35,7 @@ std::pair<int, int> proxied_pair(lb_fixture& fx, raw_listener& backend_listener)
 }  // namespace
 
 TEST_CASE("session relays 64 MiB each way at once byte-exact and honours half-close", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -77,6 +78,7 @@ TEST_CASE("session relays 64 MiB each way at once byte-exact and honours half-cl
 }
 
 TEST_CASE("a client that reads nothing does not grow the balancer's buffers", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -129,6 +131,7 @@ TEST_CASE("a client that reads nothing does not grow the balancer's buffers", "[
 }
 
 TEST_CASE("a client that sends and closes at once still has its bytes delivered", "[session]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{1};
   SECTION("half-close keeps the reply coming") {
     auto c = fx.connect();
@@ -147,6 +150,7 @@ TEST_CASE("a client that sends and closes at once still has its bytes delivered"
 }
 
 TEST_CASE("a backend reset reaches the client after the bytes that came before it", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto c = fx.connect();
@@ -163,6 +167,7 @@ TEST_CASE("a backend reset reaches the client after the bytes that came before i
 }
 
 TEST_CASE("finished sessions leave no file descriptors behind", "[session]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{2};
   REQUIRE(fx.round_trip());
   REQUIRE(wait_until([&] { return fx.active() == 0; }));
@@ -181,6 +186,32 @@ TEST_CASE("finished sessions leave no file descriptors behind", "[session]") {
   CHECK(wait_until([&] { return fx.active() == 0; }));
   CHECK(wait_until([&] { return open_fd_count() <= baseline; }));
   INFO("fds now " << open_fd_count() << ", before " << baseline);
+}
+
+TEST_CASE(
+    "a proxied connection holds 2 fds in the balancer with the direct pump, 4 with the broker's",
+    "[session]") {
+  L4SIM_EACH_PUMP();
+  raw_listener backend_listener;
+  lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
+  auto baseline = open_fd_count();
+  constexpr int n = 10;
+  const int per_connection = 2 + (l4sim_pump_kind == actors::pump_kind::direct ? 2 : 4);
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < n; ++i) {
+    pairs.push_back(proxied_pair(fx, backend_listener));  // the test's own 2 fds
+    ::send(pairs.back().first, "x", 1, MSG_NOSIGNAL);     // relayed: the backend is attached
+    char got = 0;
+    REQUIRE(::recv(pairs.back().second, &got, 1, 0) == 1);
+  }
+  auto want = baseline + static_cast<size_t>(n * per_connection);
+  CHECK(wait_until([&] { return open_fd_count() == want; }));
+  INFO("fds " << open_fd_count() << ", want " << want << " (baseline " << baseline << ")");
+  for (auto [client, backend] : pairs) {
+    ::close(client);
+    ::close(backend);
+  }
+  CHECK(wait_until([&] { return open_fd_count() <= baseline; }));
 }
 
 namespace {
@@ -206,6 +237,7 @@ void reset_and_close(int fd) {
 }  // namespace
 
 TEST_CASE("a backend reset reaches the client as a reset, after the bytes before it", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -222,6 +254,7 @@ TEST_CASE("a backend reset reaches the client as a reset, after the bytes before
 }
 
 TEST_CASE("a client reset reaches the backend as a reset, after the bytes before it", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -238,6 +271,7 @@ TEST_CASE("a client reset reaches the backend as a reset, after the bytes before
 }
 
 TEST_CASE("a half-close still ends in a FIN, not a reset", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}};
   auto [client, backend] = proxied_pair(fx, backend_listener);
@@ -253,6 +287,7 @@ TEST_CASE("a half-close still ends in a FIN, not a reset", "[session]") {
 }
 
 TEST_CASE("the client timeout closes a silent client and its backend connection", "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}, [](actors::balancer_config& cfg) {
                   cfg.session.timeouts.client = std::chrono::milliseconds{200};
@@ -271,6 +306,7 @@ TEST_CASE(
     "the client-fin timeout closes a session whose other side stays open after a "
     "half-close",
     "[session]") {
+  L4SIM_EACH_PUMP();
   raw_listener backend_listener;
   lb_fixture fx{std::vector<uint16_t>{backend_listener.port()}, [](actors::balancer_config& cfg) {
                   cfg.session.timeouts = {std::chrono::hours{1}, std::chrono::hours{1},
@@ -287,6 +323,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a client that keeps talking outlives its client timeout many times over", "[session]") {
+  L4SIM_EACH_PUMP();
   lb_fixture fx{1, [](actors::balancer_config& cfg) {
                   // Generous against a loaded machine: a stall past 3 s would close it
                   // (a sanitized build at load 20 stalled past 2 s once in ten runs).

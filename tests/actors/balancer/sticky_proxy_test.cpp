@@ -92,6 +92,7 @@ struct proxied_backends {
 
 TEST_CASE("hash and maglev keep each client address on one backend; PROXY names it",
           "[balancer][proxy]") {
+  L4SIM_EACH_PUMP();
   for (auto [algorithm, version] : {std::pair{"hash", protocols::proxy_version::v1},
                                     std::pair{"maglev", protocols::proxy_version::v2}}) {
     INFO(algorithm << " with PROXY " << protocols::to_string(version));
@@ -135,6 +136,7 @@ TEST_CASE("hash and maglev keep each client address on one backend; PROXY names 
 
 TEST_CASE("round robin with the same clients splits each address over the backends",
           "[balancer][proxy]") {
+  L4SIM_EACH_PUMP();
   // The check above can fail: plain round robin puts one address on several backends.
   proxied_backends servers;
   lb_fixture fx{servers.ports, [&](actors::balancer_config& cfg) {
@@ -151,6 +153,7 @@ TEST_CASE("round robin with the same clients splits each address over the backen
 
 TEST_CASE("a backend that does not expect PROXY sees the header as a bad line",
           "[balancer][proxy]") {
+  L4SIM_EACH_PUMP();
   // What happens when LB_SEND_PROXY is set in front of a plain server: its ERR reaches
   // the client, nothing crashes.
   lb_fixture fx{1, [](actors::balancer_config& cfg) {
