@@ -212,7 +212,8 @@ case "${1:-start}" in
       if kill -0 "$pid" 2>/dev/null; then
         die "dockerd $pid still runs 30 s after SIGTERM"
       fi
-      rm -f "$sock" "$pidfile"
+      # dockerd.owner: the container test run that started it (tests/containers/run.sh).
+      rm -f "$sock" "$pidfile" "$dir/dockerd.owner"
     else
       say "no private dockerd runs under $dir"
     fi

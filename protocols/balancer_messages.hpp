@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
 
 namespace l4sim::protocols {
 
@@ -107,6 +108,42 @@ struct backend_health_changed {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_health_changed& x) {
   return f(caf::meta::type_name("backend_health_changed"), x.backend_id, x.healthy);
+}
+
+/// How a running balancer proxies, beyond its algorithm and its backends: what `sim run
+/// --attach` reads from an lb and compares with a scenario's balancer (an lb's own start
+/// decides these; the algorithm and weights sim sets at run time).
+struct balancer_settings {
+  caf::timespan health_interval{0};
+  caf::timespan health_timeout{0};
+  uint32_t health_rise = 0;
+  uint32_t health_fall = 0;
+  caf::timespan connect_timeout{0};
+  uint32_t retries = 0;
+  caf::timespan backoff_base{0};
+  caf::timespan backoff_cap{0};
+  caf::timespan queue_timeout{0};
+  caf::timespan drain_timeout{0};
+  caf::timespan slow_start{0};
+  uint32_t outlier_consecutive = 0;
+  caf::timespan outlier_base_ejection{0};
+  uint32_t outlier_max_percent = 0;
+  caf::timespan client_timeout{0};
+  caf::timespan server_timeout{0};
+  caf::timespan tunnel_timeout{0};
+  caf::timespan client_fin_timeout{0};
+  uint32_t max_conns = 0;
+  std::string send_proxy;  ///< none, v1, v2
+  uint32_t hash_balance = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, balancer_settings& x) {
+  return f(caf::meta::type_name("balancer_settings"), x.health_interval, x.health_timeout,
+           x.health_rise, x.health_fall, x.connect_timeout, x.retries, x.backoff_base,
+           x.backoff_cap, x.queue_timeout, x.drain_timeout, x.slow_start, x.outlier_consecutive,
+           x.outlier_base_ejection, x.outlier_max_percent, x.client_timeout, x.server_timeout,
+           x.tunnel_timeout, x.client_fin_timeout, x.max_conns, x.send_proxy, x.hash_balance);
 }
 
 }  // namespace l4sim::protocols

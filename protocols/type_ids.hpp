@@ -49,6 +49,9 @@ CAF_ADD_ATOM(l4sim, l4sim, weight_atom, "weight")
 CAF_ADD_ATOM(l4sim, l4sim, queued_atom, "queued")
 CAF_ADD_ATOM(l4sim, l4sim, retry_atom, "retry")
 CAF_ADD_ATOM(l4sim, l4sim, eject_atom, "eject")
+CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::balancer_settings))
+CAF_ADD_ATOM(l4sim, l4sim, settings_atom, "settings")
+CAF_ADD_ATOM(l4sim, l4sim, proxy_atom, "proxy")
 
 // -- clients -----------------------------------------------------------------
 CAF_ADD_TYPE_ID(l4sim, (l4sim::protocols::client_mix))

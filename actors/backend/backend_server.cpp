@@ -100,6 +100,11 @@ class backend_server : public broker_base {
           schedule_sweep();
           log("idle timeout set to {}", protocols::format_duration(value));
         },
+        [this](caf::put_atom, proxy_atom, bool on) {
+          // Read at each accept: connections open now keep what they started with.
+          cfg_.accept_proxy = on;
+          log("accept_proxy set to {}", on ? "on" : "off");
+        },
         [this](kill_atom) { kill(); },
         [this](restart_atom) -> caf::result<uint16_t> { return restart(); },
         [this](caf::get_atom, stats_atom) { return snapshot(); },

@@ -32,7 +32,8 @@ using backend_actor =
                      caf::reacts_to<caf::put_atom, chaos_atom, uint32_t>,
                      caf::reacts_to<caf::put_atom, hang_atom, protocols::duration_value>,
                      caf::reacts_to<caf::put_atom, caf::timeout_atom, protocols::duration_value>,
-                     caf::reacts_to<kill_atom>, caf::replies_to<restart_atom>::with<uint16_t>,
+                     caf::reacts_to<caf::put_atom, proxy_atom, bool>, caf::reacts_to<kill_atom>,
+                     caf::replies_to<restart_atom>::with<uint16_t>,
                      caf::replies_to<caf::get_atom, stats_atom>::with<protocols::backend_stats>>;
 
 /// How a backend server behaves; every field can also be changed at run time except

@@ -42,7 +42,8 @@ void merge_checks(protocols::balancer_stats& st, const protocols::balancer_stats
 }
 
 balancer_control_actor::behavior_type control_impl(balancer_control_actor::pointer self,
-                                                   picker_actor picker, health_actor health) {
+                                                   picker_actor picker, health_actor health,
+                                                   protocols::balancer_settings settings) {
   auto ask = [self, picker](auto... xs) { return self->delegate(picker, xs...); };
   return {
       [=](caf::get_atom, stats_atom) -> caf::result<protocols::balancer_stats> {
@@ -62,6 +63,7 @@ balancer_control_actor::behavior_type control_impl(balancer_control_actor::point
                 [=](const caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
+      [=](caf::get_atom, settings_atom) { return settings; },
       [=](caf::put_atom, algo_atom, const std::string& name) {
         return self->delegate(picker, caf::put_atom_v, algo_atom_v, name);
       },
@@ -107,9 +109,36 @@ void balancer_handle::close() const {
   }
 }
 
+protocols::balancer_settings settings_of(const balancer_config& cfg) {
+  protocols::balancer_settings s;
+  s.health_interval = cfg.health.interval;
+  s.health_timeout = cfg.health.timeout;
+  s.health_rise = cfg.health.rise;
+  s.health_fall = cfg.health.fall;
+  s.connect_timeout = cfg.session.connect_timeout;
+  s.retries = cfg.session.retries;
+  s.backoff_base = cfg.session.backoff.base;
+  s.backoff_cap = cfg.session.backoff.cap;
+  s.queue_timeout = cfg.queue_timeout;
+  s.drain_timeout = cfg.drain_timeout;
+  s.slow_start = cfg.slow_start;
+  s.outlier_consecutive = cfg.outlier.consecutive;
+  s.outlier_base_ejection = cfg.outlier.base_ejection;
+  s.outlier_max_percent = cfg.outlier.max_percent;
+  s.client_timeout = cfg.session.timeouts.client;
+  s.server_timeout = cfg.session.timeouts.server;
+  s.tunnel_timeout = cfg.session.timeouts.tunnel;
+  s.client_fin_timeout = cfg.session.timeouts.client_fin;
+  s.max_conns = cfg.max_conns;
+  s.send_proxy = protocols::to_string(cfg.session.send_proxy);
+  s.hash_balance = cfg.hash_balance;
+  return s;
+}
+
 balancer_control_actor spawn_balancer_control(caf::actor_system& sys, picker_actor picker,
-                                              health_actor health) {
-  return sys.spawn(control_impl, std::move(picker), std::move(health));
+                                              health_actor health,
+                                              protocols::balancer_settings settings) {
+  return sys.spawn(control_impl, std::move(picker), std::move(health), std::move(settings));
 }
 
 void balancer_handle::stop() const {
@@ -196,7 +225,7 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   result.resolver = spawn_resolver(sys);
   result.health = spawn_health_monitor(sys, cfg.health, cfg.backends, result.picker, result.dialer,
                                        result.resolver);
-  result.control = sys.spawn(control_impl, result.picker, result.health);
+  result.control = sys.spawn(control_impl, result.picker, result.health, settings_of(cfg));
   if (cfg.stats_interval.count() > 0) {
     result.reporter =
         sys.spawn(stats_reporter, result.picker, "[" + cfg.id + "]", cfg.stats_interval);

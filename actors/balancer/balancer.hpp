@@ -19,12 +19,13 @@
 namespace l4sim::actors {
 
 /// What a director, `lb`'s stdin or a remote `sim` may do with a running balancer: read its
-/// stats, switch its algorithm, follow its health transitions, and change its membership
-/// (add, remove, drain, ready, weight; each answers what it did or an error naming the
-/// backend). It forwards to the picker and the health monitor; the `lb` service publishes
-/// it.
+/// stats and the settings it was started with, switch its algorithm, follow its health
+/// transitions, and change its membership (add, remove, drain, ready, weight; each answers
+/// what it did or an error naming the backend). It forwards to the picker and the health monitor;
+/// the `lb` service publishes it.
 using balancer_control_actor = membership_actor::extend<
     caf::replies_to<caf::get_atom, stats_atom>::with<protocols::balancer_stats>,
+    caf::replies_to<caf::get_atom, settings_atom>::with<protocols::balancer_settings>,
     caf::replies_to<caf::put_atom, algo_atom, std::string>::with<std::string>,
     caf::reacts_to<caf::join_atom, caf::actor>>;
 
@@ -71,9 +72,14 @@ struct balancer_handle {
   void stop() const;
 };
 
-/// Spawns the control actor of a balancer made of `picker` and `health`.
+/// Returns the settings of `cfg` that `get settings` answers.
+protocols::balancer_settings settings_of(const balancer_config& cfg);
+
+/// Spawns the control actor of a balancer made of `picker` and `health`, started with
+/// `settings`.
 balancer_control_actor spawn_balancer_control(caf::actor_system& sys, picker_actor picker,
-                                              health_actor health);
+                                              health_actor health,
+                                              protocols::balancer_settings settings = {});
 
 /// Spawns a balancer; fails (bad algorithm, port in use, no backends) without leaving
 /// anything running.

@@ -37,48 +37,62 @@ service_env server_env(const actors::planned_backend& b, uint16_t port) {
   };
 }
 
+service_env lb_settings_env(const protocols::balancer_settings& s) {
+  return {
+      {"LB_HEALTH_INTERVAL", exact_duration(s.health_interval)},
+      {"LB_HEALTH_TIMEOUT", exact_duration(s.health_timeout)},
+      {"LB_HEALTH_RISE", std::to_string(s.health_rise)},
+      {"LB_HEALTH_FALL", std::to_string(s.health_fall)},
+      {"LB_CONNECT_TIMEOUT_MS", exact_duration(s.connect_timeout)},
+      {"LB_RETRIES", std::to_string(s.retries)},
+      {"LB_RETRY_BACKOFF", exact_duration(s.backoff_base) + "," + exact_duration(s.backoff_cap)},
+      {"LB_QUEUE_TIMEOUT", exact_duration(s.queue_timeout)},
+      {"LB_DRAIN_TIMEOUT", exact_duration(s.drain_timeout)},
+      {"LB_SLOW_START", exact_duration(s.slow_start)},
+      {"LB_OUTLIER_CONSECUTIVE", std::to_string(s.outlier_consecutive)},
+      {"LB_OUTLIER_BASE_EJECTION", exact_duration(s.outlier_base_ejection)},
+      {"LB_OUTLIER_MAX_PERCENT", std::to_string(s.outlier_max_percent)},
+      {"LB_CLIENT_TIMEOUT", exact_duration(s.client_timeout)},
+      {"LB_SERVER_TIMEOUT", exact_duration(s.server_timeout)},
+      {"LB_TUNNEL_TIMEOUT", exact_duration(s.tunnel_timeout)},
+      {"LB_CLIENT_FIN_TIMEOUT", exact_duration(s.client_fin_timeout)},
+      {"LB_MAX_CONNS", std::to_string(s.max_conns)},
+      {"LB_SEND_PROXY", s.send_proxy},
+      {"LB_HASH_BALANCE", std::to_string(s.hash_balance)},
+  };
+}
+
 service_env lb_env(const actors::run_plan& plan, const std::vector<uint16_t>& backend_ports) {
+  std::vector<protocols::endpoint> where;
+  for (auto port : backend_ports) {
+    where.push_back({"127.0.0.1", port});
+  }
+  return lb_env(plan, where);
+}
+
+service_env lb_env(const actors::run_plan& plan, const std::vector<protocols::endpoint>& backends) {
   auto& c = plan.balancer;
   std::vector<protocols::backend_entry> entries;
-  for (size_t i = 0; i < plan.backends.size() && i < backend_ports.size(); ++i) {
+  for (size_t i = 0; i < plan.backends.size() && i < backends.size(); ++i) {
     auto& b = plan.backends[i];
-    entries.push_back({b.id, {"127.0.0.1", backend_ports[i]}, b.weight, b.lb_max_conns});
+    entries.push_back({b.id, backends[i], b.weight, b.lb_max_conns});
   }
-  return {
+  auto env = lb_settings_env(actors::settings_of(c));
+  env.insert({
       {"LB_ID", c.id},
       {"LB_PORT", std::to_string(c.port)},
       {"LB_HOST", c.host},
       {"LB_BACKENDS", protocols::format_backend_list(entries)},
       {"LB_ALGO", c.algorithm},
-      {"LB_HEALTH_INTERVAL", exact_duration(c.health.interval)},
-      {"LB_HEALTH_TIMEOUT", exact_duration(c.health.timeout)},
-      {"LB_HEALTH_RISE", std::to_string(c.health.rise)},
-      {"LB_HEALTH_FALL", std::to_string(c.health.fall)},
       {"LB_RESOLVE_INTERVAL", exact_duration(c.health.resolve_interval)},
-      {"LB_CONNECT_TIMEOUT_MS", exact_duration(c.session.connect_timeout)},
-      {"LB_RETRIES", std::to_string(c.session.retries)},
-      {"LB_RETRY_BACKOFF",
-       exact_duration(c.session.backoff.base) + "," + exact_duration(c.session.backoff.cap)},
-      {"LB_QUEUE_TIMEOUT", exact_duration(c.queue_timeout)},
-      {"LB_DRAIN_TIMEOUT", exact_duration(c.drain_timeout)},
-      {"LB_SLOW_START", exact_duration(c.slow_start)},
-      {"LB_OUTLIER_CONSECUTIVE", std::to_string(c.outlier.consecutive)},
-      {"LB_OUTLIER_BASE_EJECTION", exact_duration(c.outlier.base_ejection)},
-      {"LB_OUTLIER_MAX_PERCENT", std::to_string(c.outlier.max_percent)},
-      {"LB_CLIENT_TIMEOUT", exact_duration(c.session.timeouts.client)},
-      {"LB_SERVER_TIMEOUT", exact_duration(c.session.timeouts.server)},
-      {"LB_TUNNEL_TIMEOUT", exact_duration(c.session.timeouts.tunnel)},
-      {"LB_CLIENT_FIN_TIMEOUT", exact_duration(c.session.timeouts.client_fin)},
-      {"LB_MAX_CONNS", std::to_string(c.max_conns)},
       {"LB_LOOPS", std::to_string(c.loops)},
       {"LB_SEED", std::to_string(c.seed)},
       {"LB_STATS_INTERVAL", exact_duration(c.stats_interval)},
-      {"LB_SEND_PROXY", protocols::to_string(c.session.send_proxy)},
       {"LB_PUMP", actors::to_string(c.session.pump.kind)},
-      {"LB_HASH_BALANCE", std::to_string(c.hash_balance)},
       {"LB_ACCESS_LOG", c.access_log.empty() ? std::string{"off"} : c.access_log},
       {"LB_CONTROL_PORT", "0"},
-  };
+  });
+  return env;
 }
 
 service_env client_env(const actors::run_plan& plan, const protocols::endpoint& target) {

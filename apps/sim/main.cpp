@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,7 @@
 #include "apps/common/admin.hpp"
 #include "apps/common/admin_routes.hpp"
 #include "apps/common/control.hpp"
+#include "apps/common/service_env.hpp"
 #include "apps/common/signals.hpp"
 #include "apps/sim/experiment.hpp"
 #include "apps/sim/live_view.hpp"
@@ -35,6 +37,7 @@
 #include "apps/sim/stages.hpp"
 #include "apps/sim/sweep.hpp"
 #include "apps/sim/virtual_run.hpp"
+#include "protocols/errors.hpp"
 #include "protocols/scenario/scenario_loader.hpp"
 #include "protocols/text_escape.hpp"
 
@@ -294,7 +297,8 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   if (!on) {
     fmt::print(stderr, "sim: {}: {}\n", scn.name, actors::describe(on.error()));
-    return 1;
+    // An attached lb that does not run the scenario's settings is bad input, like a bad file.
+    return attach_to && on.error() == protocols::l4_errc::bad_scenario ? 2 : 1;
   }
   apps::admin_server admin;
   if (admin_where) {
@@ -400,6 +404,97 @@ int show(const std::string& target, const std::string& dir) {
   std::stringstream text;
   text << in.rdbuf();
   fmt::print("# {}\n{}", loaded.value->file, protocols::escape_control(text.str(), true));
+  return 0;
+}
+
+/// `sim env`'s arguments.
+struct env_args {
+  std::string target;     ///< scenario NAME or FILE
+  std::string service;    ///< lb, client or a backend id
+  std::string backends;   ///< lb: ID=HOST:PORT,... where the lb reaches each backend
+  std::string target_at;  ///< client: the balancer's HOST:PORT
+  double time_scale = 1;
+  std::vector<std::string> sets;
+};
+
+/// Prints a service's variables for a scenario, one VAR=VALUE a line: what an lb must be
+/// started with for `sim run NAME --attach`, a backend's or the client's settings.
+int env_command(const env_args& args, const std::string& dir) {
+  std::vector<protocols::scenario_override> overrides;
+  for (auto& text : args.sets) {
+    auto parsed = protocols::parse_override("--set", text);
+    if (!parsed.error.empty()) {
+      fmt::print(stderr, "sim: {}\n", protocols::escape_control(parsed.error));
+      return 2;
+    }
+    overrides.push_back(parsed.value);
+  }
+  auto loaded = protocols::find_scenario(args.target, dir, overrides);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "{}\n", loaded.error_text());
+    return 2;
+  }
+  actors::plan_options popts;
+  popts.time_scale = args.time_scale;
+  auto plan = actors::make_plan(*loaded.value, popts);
+  if (!plan) {
+    fmt::print(stderr, "sim: {}\n", actors::describe(plan.error()));
+    return 2;
+  }
+  apps::service_env env;
+  if (args.service == "lb") {
+    env = apps::lb_settings_env(actors::settings_of(plan->balancer));
+    env["LB_ALGO"] = plan->balancer.algorithm;
+    if (!args.backends.empty()) {
+      auto where = apps::parse_attach(args.backends);
+      if (!where) {
+        fmt::print(stderr, "sim: env --backends: {}\n", actors::describe(where.error()));
+        return 2;
+      }
+      std::vector<protocols::endpoint> at;
+      for (auto& b : plan->backends) {
+        auto i = where->find(b.id);
+        if (i == where->end()) {
+          fmt::print(stderr, "sim: env --backends: no address for {}, a backend of {}\n", b.id,
+                     plan->scn.name);
+          return 2;
+        }
+        at.push_back(i->second);
+      }
+      env["LB_BACKENDS"] = apps::lb_env(*plan, at).at("LB_BACKENDS");
+    }
+  } else if (args.service == "client") {
+    protocols::endpoint to;
+    if (!args.target_at.empty()) {
+      auto parsed = protocols::parse_endpoint(args.target_at);
+      if (!parsed) {
+        fmt::print(stderr, "sim: env --target: \"{}\" is not HOST:PORT\n",
+                   protocols::escape_control(args.target_at));
+        return 2;
+      }
+      to = *parsed;
+    }
+    env = apps::client_env(*plan, to);
+    env.erase("CLIENT_CONTROL_PORT");
+    if (args.target_at.empty()) {
+      env.erase("CLIENT_TARGET");
+    }
+  } else {
+    auto b = std::find_if(plan->backends.begin(), plan->backends.end(),
+                          [&](auto& x) { return x.id == args.service; });
+    if (b == plan->backends.end()) {
+      fmt::print(stderr, "sim: env: \"{}\" is not lb, client or a backend of {}\n",
+                 protocols::escape_control(args.service), plan->scn.name);
+      return 2;
+    }
+    env = apps::server_env(*b, 0);
+    for (auto key : {"SERVER_PORT", "SERVER_HOST", "SERVER_CONTROL_PORT"}) {
+      env.erase(key);
+    }
+  }
+  for (auto& [name, value] : env) {
+    fmt::print("{}={}\n", name, protocols::escape_control(value));
+  }
   return 0;
 }
 
@@ -530,6 +625,16 @@ int main(int argc, char** argv) {
   bool validate_virtual = false;
   validate_cmd->add_flag("--virtual", validate_virtual,
                          "also refuse what `sim run --virtual` cannot play yet");
+  env_args env;
+  auto* env_cmd = app.add_subcommand(
+      "env", "print a service's variables for a scenario (what --attach needs the lb to run)");
+  env_cmd->add_option("scenario", env.target, "scenario NAME or FILE")->required();
+  env_cmd->add_option("service", env.service, "lb, client or a backend id")->required();
+  env_cmd->add_option("--backends", env.backends,
+                      "lb: where it reaches each backend, ID=HOST:PORT,... (LB_BACKENDS)");
+  env_cmd->add_option("--target", env.target_at, "client: the balancer's HOST:PORT");
+  env_cmd->add_option("--time-scale", env.time_scale, "as `sim run --time-scale`");
+  env_cmd->add_option("--set", env.sets, "as `sim run --set` (repeatable)");
   // Every command-line error exits 2, like every other bad input (CLI11 would use 104-109).
   try {
     app.parse(argc, argv);
@@ -550,6 +655,9 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) {
     return validate(files, validate_virtual);
+  }
+  if (*env_cmd) {
+    return env_command(env, dir);
   }
   if (*experiment_cmd) {
     apps::signal_guard signals;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/clients/arrivals.hpp"
@@ -33,6 +34,7 @@ void configure_backend(const actors::backend_actor& b, const actors::backend_con
   caf::anon_send(b, caf::put_atom_v, caf::timeout_atom_v, duration_value{cfg.idle_timeout});
   caf::anon_send(b, caf::put_atom_v, max_conns_atom_v, cfg.max_conns);
   caf::anon_send(b, caf::put_atom_v, chaos_atom_v, cfg.chaos_pct);
+  caf::anon_send(b, caf::put_atom_v, proxy_atom_v, cfg.accept_proxy);
 }
 
 /// The timeline events a stage cannot play, by kind.
@@ -57,6 +59,58 @@ caf::expected<Handle> connect(caf::actor_system& sys, const std::string& what,
                             protocols::to_string(ep), actors::describe(h.error())));
   }
   return *h;
+}
+
+/// Answers `request` from `to`, or the error (a timeout included).
+template <class Result, class Handle, class... Ts>
+caf::expected<Result> ask(caf::actor_system& sys, const Handle& to, Ts... xs) {
+  caf::scoped_actor self{sys};
+  caf::expected<Result> result{caf::error{}};
+  self->request(to, std::chrono::seconds{10}, xs...)
+      .receive([&](Result& value) { result = std::move(value); },
+               [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// Returns what an attached lb does differently from the plan's balancer, each named by the
+/// lb's variable: its settings, and its backends and their maxconn (weights are pushed).
+caf::expected<std::vector<std::string>> lb_mismatches(caf::actor_system& sys,
+                                                      const actors::balancer_control_actor& lb,
+                                                      const actors::run_plan& plan) {
+  auto settings = ask<protocols::balancer_settings>(sys, lb, caf::get_atom_v, settings_atom_v);
+  if (!settings) {
+    return fail("cannot read the lb's settings: " + actors::describe(settings.error()));
+  }
+  auto stats = ask<protocols::balancer_stats>(sys, lb, caf::get_atom_v, stats_atom_v);
+  if (!stats) {
+    return fail("cannot read the lb's backends: " + actors::describe(stats.error()));
+  }
+  std::vector<std::string> result;
+  auto want = lb_settings_env(actors::settings_of(plan.balancer));
+  auto have = lb_settings_env(*settings);
+  for (auto& [name, value] : want) {
+    if (have[name] != value) {
+      result.push_back(fmt::format("{}={} (needs {})", name, have[name], value));
+    }
+  }
+  std::map<std::string, const protocols::backend_row*> rows;
+  for (auto& row : stats->backends) {
+    rows[row.id] = &row;
+  }
+  for (auto& planned : plan.backends) {
+    auto i = rows.find(planned.id);
+    if (i == rows.end()) {
+      result.push_back(fmt::format("LB_BACKENDS has no {}", planned.id));
+    } else if (i->second->max_conns != planned.lb_max_conns) {
+      result.push_back(fmt::format("LB_BACKENDS gives {} maxconn={} (needs {})", planned.id,
+                                   i->second->max_conns, planned.lb_max_conns));
+    }
+    rows.erase(planned.id);
+  }
+  for (auto& [id, row] : rows) {
+    result.push_back(fmt::format("LB_BACKENDS has {}, which {} does not", id, plan.scn.name));
+  }
+  return result;
 }
 
 }  // namespace
@@ -116,6 +170,32 @@ caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const actors::
   if (!lb) {
     return lb.error();
   }
+  // What the lb can change at run time is pushed; what it keeps from its start must match.
+  auto mismatches = lb_mismatches(sys, *lb, plan);
+  if (!mismatches) {
+    return mismatches.error();
+  }
+  if (!mismatches->empty()) {
+    std::string list;
+    for (auto& m : *mismatches) {
+      list += (list.empty() ? "" : ", ") + m;
+    }
+    auto scaled = plan.scale.factor() == 1 ? std::string{}
+                                           : fmt::format(" --time-scale {}", plan.scale.factor());
+    return caf::make_error(
+        l4_errc::bad_scenario,
+        fmt::format("--attach: the lb at {} does not run as {} needs: {}; start it with the "
+                    "variables `sim env {} lb{}` prints",
+                    protocols::to_string(where.at("lb")), plan.scn.name, list, plan.scn.name,
+                    scaled));
+  }
+  for (auto& planned : plan.backends) {
+    auto set = ask<std::string>(sys, *lb, weight_atom_v, planned.id, planned.weight);
+    if (!set) {
+      return fail(fmt::format("cannot set {}'s weight on the lb: {}", planned.id,
+                              actors::describe(set.error())));
+    }
+  }
   caf::anon_send(*lb, caf::put_atom_v, algo_atom_v, plan.balancer.algorithm);
   auto clients = connect<actors::spawner_actor>(sys, "clients", where.at("clients"));
   if (!clients) {
@@ -126,8 +206,8 @@ caf::expected<actors::stage> attach_stage(caf::actor_system& sys, const actors::
   result.lb = *lb;
   result.clients = *clients;
   result.summary = summary + fmt::format(
-                                 " lb@{} clients@{} (health checks, retries and client "
-                                 "parameters are the services' own)",
+                                 " lb@{} clients@{} (lb settings checked, weights set; "
+                                 "client parameters are the client service's own)",
                                  protocols::to_string(where.at("lb")),
                                  protocols::to_string(where.at("clients")));
   return result;

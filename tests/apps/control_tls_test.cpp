@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -296,13 +297,22 @@ TEST_CASE("sim run --attach drives services over mutual TLS with its own certifi
     backends += (i > 1 ? "," : "") + id + "=127.0.0.1:" + std::to_string(port);
     attach += id + "=127.0.0.1:" + std::to_string(control) + ",";
   }
+  auto scenarios = std::string{L4SIM_SOURCE_DIR} + "/scenarios";
   auto lb_env = certs.env("LB", "lb");
+  // The lb runs kill-backend's settings at this time scale, as --attach checks.
+  child_process settings{{app_path("sim"), "--scenarios", scenarios, "env", "kill-backend", "lb",
+                          "--time-scale", "0.2"}};
+  REQUIRE(settings.wait_exit(patience) == 0);
+  std::istringstream lines{settings.output()};
+  for (std::string line; std::getline(lines, line);) {
+    auto eq = line.find('=');
+    REQUIRE(eq != std::string::npos);
+    lb_env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
   lb_env.insert({{"LB_PORT", "0"},
                  {"LB_ID", "lb-a"},
                  {"LB_HOST", "127.0.0.1"},
                  {"LB_BACKENDS", backends},
-                 {"LB_HEALTH_INTERVAL", "0.6"},
-                 {"LB_HEALTH_TIMEOUT", "0.2"},
                  {"LB_STATS_INTERVAL", "0"},
                  {"LB_CONTROL_PORT", "0"}});
   child_process lb{{app_path("lb")}, lb_env};
@@ -317,7 +327,6 @@ TEST_CASE("sim run --attach drives services over mutual TLS with its own certifi
   auto clients_control = clients.number_after("control on 127.0.0.1:");
   attach += "lb=127.0.0.1:" + std::to_string(lb_control) +
             ",clients=127.0.0.1:" + std::to_string(clients_control);
-  auto scenarios = std::string{L4SIM_SOURCE_DIR} + "/scenarios";
   SECTION("without a certificate sim cannot attach") {
     child_process sim{
         {app_path("sim"), "--scenarios", scenarios, "run", "kill-backend", "--attach", attach}};

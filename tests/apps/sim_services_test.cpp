@@ -2,7 +2,9 @@
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -209,45 +211,84 @@ TEST_CASE("sim interrupted during a --services run still stops every process", "
   }
 }
 
-TEST_CASE("sim run --attach drives services something else started", "[sim-services]") {
-  std::vector<std::unique_ptr<child_process>> servers;
-  std::string backends;
-  std::string attach;
-  for (int i = 1; i <= 3; ++i) {
-    auto id = "server-" + std::to_string(i);
-    servers.push_back(std::make_unique<child_process>(
-        std::vector<std::string>{app_path("server")},
-        std::map<std::string, std::string>{{"SERVER_PORT", "0"},
-                                           {"SERVER_ID", id},
-                                           {"SERVER_HOST", "127.0.0.1"},
-                                           {"SERVER_STATS_INTERVAL", "0"},
-                                           {"SERVER_CONTROL_PORT", "0"}}));
-    auto control = servers.back()->number_after("control on 127.0.0.1:");
-    auto port = servers.back()->number_after("ready on port ");
-    backends += (i > 1 ? "," : "") + id + "=127.0.0.1:" + std::to_string(port);
-    attach += id + "=127.0.0.1:" + std::to_string(control) + ",";
+namespace {
+
+/// `sim env ARGS...`'s variables, VAR=VALUE a line.
+std::map<std::string, std::string> sim_env(std::vector<std::string> args) {
+  args.insert(args.begin(), {app_path("sim"), "--scenarios", scenarios(), "env"});
+  child_process env{args};
+  auto rc = env.wait_exit(patience);
+  INFO(env.output());
+  REQUIRE(rc == 0);
+  std::map<std::string, std::string> vars;
+  std::istringstream lines{env.output()};
+  for (std::string line; std::getline(lines, line);) {
+    auto eq = line.find('=');
+    REQUIRE(eq != std::string::npos);
+    vars[line.substr(0, eq)] = line.substr(eq + 1);
   }
-  child_process lb{{app_path("lb")},
-                   {{"LB_PORT", "0"},
-                    {"LB_ID", "lb-a"},
-                    {"LB_HOST", "127.0.0.1"},
-                    {"LB_BACKENDS", backends},
-                    {"LB_HEALTH_INTERVAL", "0.6"},
-                    {"LB_HEALTH_TIMEOUT", "0.2"},
-                    {"LB_STATS_INTERVAL", "0"},
-                    {"LB_CONTROL_PORT", "0"}}};
-  auto lb_control = lb.number_after("control on 127.0.0.1:");
-  auto lb_port = lb.number_after("ready on port ");
-  child_process clients{{app_path("client")},
-                        {{"CLIENT_TARGET", "127.0.0.1:" + std::to_string(lb_port)},
-                         {"CLIENT_RATE", "0"},
-                         {"CLIENT_STATS_INTERVAL", "0"},
-                         {"CLIENT_CONTROL_PORT", "0"}}};
-  auto clients_control = clients.number_after("control on 127.0.0.1:");
-  attach += "lb=127.0.0.1:" + std::to_string(lb_control) +
-            ",clients=127.0.0.1:" + std::to_string(clients_control);
+  return vars;
+}
+
+/// Three backends, an lb and the client service, each a process started here on loopback
+/// the way a user starts them by hand, for `sim run NAME --attach` to drive.
+struct attached_services {
+  std::vector<std::unique_ptr<child_process>> servers;
+  std::unique_ptr<child_process> lb;
+  std::unique_ptr<child_process> clients;
+  std::string backends;  ///< server-N=127.0.0.1:PORT,...
+  std::string attach;    ///< the --attach value
+
+  attached_services() {
+    for (int i = 1; i <= 3; ++i) {
+      auto id = "server-" + std::to_string(i);
+      servers.push_back(std::make_unique<child_process>(
+          std::vector<std::string>{app_path("server")},
+          std::map<std::string, std::string>{{"SERVER_PORT", "0"},
+                                             {"SERVER_ID", id},
+                                             {"SERVER_HOST", "127.0.0.1"},
+                                             {"SERVER_STATS_INTERVAL", "0"},
+                                             {"SERVER_CONTROL_PORT", "0"}}));
+      auto control = servers.back()->number_after("control on 127.0.0.1:");
+      auto port = servers.back()->number_after("ready on port ");
+      backends += (i > 1 ? "," : "") + id + "=127.0.0.1:" + std::to_string(port);
+      attach += id + "=127.0.0.1:" + std::to_string(control) + ",";
+    }
+  }
+
+  /// Starts the lb with `vars` on top of its loopback ports, and the client service aimed
+  /// at it (rate 0 until sim sets it) with `client_vars`.
+  void start(std::map<std::string, std::string> vars,
+             std::map<std::string, std::string> client_vars = {}) {
+    vars.insert({{"LB_PORT", "0"},
+                 {"LB_ID", "lb-a"},
+                 {"LB_HOST", "127.0.0.1"},
+                 {"LB_BACKENDS", backends},
+                 {"LB_STATS_INTERVAL", "0"},
+                 {"LB_CONTROL_PORT", "0"}});
+    lb = std::make_unique<child_process>(std::vector<std::string>{app_path("lb")}, vars);
+    auto lb_control = lb->number_after("control on 127.0.0.1:");
+    auto lb_port = lb->number_after("ready on port ");
+    client_vars.erase("CLIENT_DURATION_SECS");  // the service runs until sim ends its run
+    client_vars["CLIENT_TARGET"] = "127.0.0.1:" + std::to_string(lb_port);
+    client_vars["CLIENT_RATE"] = "0";
+    client_vars["CLIENT_STATS_INTERVAL"] = "0";
+    client_vars["CLIENT_CONTROL_PORT"] = "0";
+    clients =
+        std::make_unique<child_process>(std::vector<std::string>{app_path("client")}, client_vars);
+    auto clients_control = clients->number_after("control on 127.0.0.1:");
+    attach += "lb=127.0.0.1:" + std::to_string(lb_control) +
+              ",clients=127.0.0.1:" + std::to_string(clients_control);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sim run --attach drives services something else started", "[sim-services]") {
+  attached_services services;
+  services.start(sim_env({"kill-backend", "lb", "--time-scale", "0.2"}));
   child_process sim{{app_path("sim"), "--scenarios", scenarios(), "run", "kill-backend", "--attach",
-                     attach, "--time-scale", "0.2"}};
+                     services.attach, "--time-scale", "0.2"}};
   auto rc = sim.wait_exit(std::chrono::seconds{120});
   INFO(sim.output());
   CHECK(rc == 0);
@@ -255,5 +296,53 @@ TEST_CASE("sim run --attach drives services something else started", "[sim-servi
   CHECK_THAT(sim.output(), Catch::Contains("verdict: PASS (4/4 expectations met)"));
   // The backends were driven over their control actors: the kill and restart show in
   // server-1's own log.
-  CHECK_THAT(servers[0]->output(), Catch::Contains("killed:") && Catch::Contains("restarted:"));
+  CHECK_THAT(services.servers[0]->output(),
+             Catch::Contains("killed:") && Catch::Contains("restarted:"));
+}
+
+TEST_CASE("sim run --attach refuses an lb that does not run the scenario's settings",
+          "[sim-services]") {
+  // The lb as a user starts it by default: health checks every 3 s, the default backoff.
+  attached_services services;
+  services.start({});
+  child_process sim{{app_path("sim"), "--scenarios", scenarios(), "run", "retry-backoff",
+                     "--attach", services.attach, "--time-scale", "0.25"}};
+  auto rc = sim.wait_exit(patience);
+  auto out = sim.output();
+  INFO(out);
+  CHECK(rc == 2);
+  CHECK_THAT(out, Catch::Contains("does not run as retry-backoff needs"));
+  CHECK_THAT(out, Catch::Contains("LB_HEALTH_INTERVAL=3000ms (needs 900000ms)"));
+  CHECK_THAT(out, Catch::Contains("LB_RETRY_BACKOFF="));
+  CHECK_THAT(out, Catch::Contains("sim env retry-backoff lb --time-scale 0.25"));
+  // Nothing was played: server-1 was never killed.
+  CHECK_THAT(services.servers[0]->output(), !Catch::Contains("killed:"));
+}
+
+TEST_CASE("sim run retry-backoff --attach passes on an lb started with `sim env`",
+          "[sim-services]") {
+  attached_services services;
+  services.start(sim_env({"retry-backoff", "lb", "--time-scale", "0.25"}),
+                 sim_env({"retry-backoff", "client", "--time-scale", "0.25"}));
+  child_process sim{{app_path("sim"), "--scenarios", scenarios(), "run", "retry-backoff",
+                     "--attach", services.attach, "--time-scale", "0.25", "--quiet"}};
+  auto rc = sim.wait_exit(std::chrono::seconds{120});
+  INFO(sim.output());
+  CHECK(rc == 0);
+  CHECK_THAT(sim.output(), Catch::Contains("verdict: PASS (3/3 expectations met)"));
+}
+
+TEST_CASE("sim env prints what an lb needs for a scenario, backends where given",
+          "[sim-services]") {
+  auto lb = sim_env({"weighted", "lb", "--backends",
+                     "server-1=server-1:8080,server-2=server-2:8081,server-3=server-3:8082"});
+  CHECK(lb["LB_BACKENDS"] ==
+        "server-1=server-1:8080 weight=3,server-2=server-2:8081,server-3=server-3:8082");
+  CHECK(lb["LB_HEALTH_INTERVAL"] == "2000ms");
+  CHECK(lb["LB_ALGO"] == "rr");
+  auto server = sim_env({"sticky-sessions", "server-2"});
+  CHECK(server["SERVER_ACCEPT_PROXY"] == "1");
+  child_process bad{{app_path("sim"), "--scenarios", scenarios(), "env", "weighted", "server-9"}};
+  CHECK(bad.wait_exit(patience) == 2);
+  CHECK_THAT(bad.output(), Catch::Contains("server-9") && Catch::Contains("not lb, client"));
 }

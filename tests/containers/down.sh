@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 load_stack
 
-dc --profile tools down -v --remove-orphans
+dc --profile tools --profile observability down -v --remove-orphans
 left=$(
   docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"
   docker network ls -q --filter "label=com.docker.compose.project=$PROJECT"

@@ -115,3 +115,58 @@ stamp_of() { date -u -d "$(echo "$1" | awk '{print $1}')" +%s.%N; }
 now() { date -u +%s.%N; }
 # `within A B LIMIT`: B - A <= LIMIT (seconds, fractions allowed).
 within() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(b - a <= l) }'; }
+
+# `owner_alive PID SINCE`: process PID runs and had started by SINCE (seconds since the
+# epoch), so it is not a later process that got the pid of a dead owner.
+owner_alive() {
+  local pid=$1 since=$2 age
+  [[ $pid =~ ^[0-9]+$ && $since =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  age=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
+  [[ $age =~ ^[0-9]+$ ]] && [ $(($(date -u +%s) - age)) -le $((since + 1)) ]
+}
+
+# The compose project of a run: l4sim-ctr-<UTC time>-<pid of the process that owns the run>
+# (run.sh's, or for a step run by hand the shell that ran it).
+new_project() {
+  echo "l4sim-ctr-$(date -u +%Y%m%d%H%M%S)-${L4SIM_RUN_PID:-$PPID}"
+}
+# `project_alive NAME`: NAME's owner still runs.
+project_alive() {
+  [[ $1 =~ ^l4sim-ctr-([0-9]{8})([0-9]{2})([0-9]{2})([0-9]{2})-([0-9]+)$ ]] || return 1
+  local made
+  made=$(date -u -d "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}:${BASH_REMATCH[3]}:${BASH_REMATCH[4]}" +%s) ||
+    return 1
+  owner_alive "${BASH_REMATCH[5]}" "$made"
+}
+
+# Removes, on the engine DOCKER_HOST names, the compose projects l4sim-ctr-* whose owner is
+# gone (a run killed before its down.sh: the engine restarts those containers, restart:
+# unless-stopped, on the ports a new run needs): their containers, networks and volumes.
+# Says what it removed; a live run's project is left alone.
+remove_dead_stacks() {
+  local kind project ids dead=() opt=()
+  # `docker container ls -a` (stopped ones too), `rm -f` (running ones too).
+  for kind in container network volume; do
+    opt=()
+    [ "$kind" != container ] || opt=(-a)
+    while read -r project; do
+      [[ $project == l4sim-ctr-* ]] || continue
+      project_alive "$project" && continue
+      case " ${dead[*]} " in *" $project "*) ;; *) dead+=("$project") ;; esac
+    done < <(docker "$kind" ls "${opt[@]}" --format '{{.Label "com.docker.compose.project"}}')
+  done
+  for project in "${dead[@]}"; do
+    for kind in container network volume; do
+      opt=()
+      [ "$kind" != container ] || opt=(-a)
+      ids=$(docker "$kind" ls "${opt[@]}" -q --filter "label=com.docker.compose.project=$project" | xargs)
+      [ -n "$ids" ] || continue
+      log "removing ${kind}s of $project, whose run is gone: $ids"
+      opt=()
+      [ "$kind" != container ] || opt=(-f)
+      # shellcheck disable=SC2086
+      docker "$kind" rm "${opt[@]}" $ids >/dev/null
+    done
+  done
+}

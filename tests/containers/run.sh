@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every container test in one go, on one stack: up.sh, the guide's tests 1-4 (guide.sh), every
-# scenario with --attach (scenarios.sh), down.sh. The ctest test `containers` runs this.
+# Every container test in one go, on one stack: up.sh, the guide's tests 1-4 (guide.sh),
+# Prometheus of the observability profile (observability.sh), every scenario with --attach
+# (scenarios.sh), down.sh. The ctest test `containers` runs this.
 #   tests/containers/run.sh STATE_DIR BUILD_DIR
 # One process owns the run, so a trap can always clean up: whatever ends it (a failed step, a
 # step over its time budget, Ctrl-C, SIGTERM) down.sh removes the stack and the private dockerd
@@ -26,6 +27,32 @@ if ! flock -n 9; then
   flock -w 1800 9 || fail "another container-test run held $lock for 30 min"
 fi
 
+# The run's owner: projects are named after it (new_project) and so is a private dockerd it
+# starts (dockerd.owner beside the daemon's pid file), so a later run can tell what a dead
+# run left from what a live one, or a user, runs.
+export L4SIM_RUN_PID=$$
+docker_dir=${L4SIM_DOCKER_DIR:-/var/tmp/l4sim-docker}
+owner_file="$docker_dir/dockerd.owner"
+# A private dockerd that a run started and never stopped (the run was killed with SIGKILL,
+# so its trap did not run) still runs that run's stacks: remove them, then stop it by its pid
+# file. A dockerd without an owner file was started by hand (`eval "$(docker/engine.sh)"`)
+# or by someone else, and is used as it is.
+if [ -s "$owner_file" ]; then
+  read -r owner_pid owner_since <"$owner_file" || true
+  if owner_alive "${owner_pid:-}" "${owner_since:-}"; then
+    log "the private dockerd under $docker_dir belongs to run $owner_pid, which still runs"
+  else
+    dead_pid=$(cat "$docker_dir/dockerd.pid" 2>/dev/null || true)
+    if [[ $dead_pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$dead_pid/comm" 2>/dev/null)" = dockerd ]; then
+      log "private dockerd $dead_pid was started by run ${owner_pid:-?}, which is gone: removing its stacks, stopping it"
+      DOCKER_HOST="unix://$docker_dir/docker.sock" remove_dead_stacks || true
+      L4SIM_DOCKER_DIR=$docker_dir "$src/docker/engine.sh" stop ||
+        fail "could not stop private dockerd $dead_pid left by a dead run"
+    fi
+    rm -f "$owner_file"
+  fi
+fi
+
 engine_out=$("$src/docker/engine.sh" start 2>"$state/engine.log") || {
   printf 'L4SIM_STACK_SKIP=%q\n' "no Docker engine can be had here: $(tail -n 1 "$state/engine.log")" \
     >"$state/env"
@@ -35,6 +62,12 @@ engine_out=$("$src/docker/engine.sh" start 2>"$state/engine.log") || {
 cat "$state/engine.log"
 eval "$engine_out"
 export DOCKER_HOST
+if [ "${L4SIM_DOCKERD_STARTED:-0}" = 1 ]; then
+  echo "$$ $(($(date -u +%s) - $(ps -o etimes= -p $$)))" >"$owner_file"
+fi
+# Stacks of dead runs on this engine (a private dockerd restarted after a dead run restarts
+# their containers too).
+remove_dead_stacks
 
 cleanup() {
   local rc=$?
@@ -80,6 +113,7 @@ if [ "$rc" -eq 0 ]; then
   step guide-2 300 guide.sh 2 || true
   step guide-3 600 guide.sh 3 || true
   step guide-4 300 guide.sh 4 || true
+  step observability 600 observability.sh || true
   step scenarios 1500 scenarios.sh "$build_dir/apps" || true
 fi
 log "times: $(IFS=,; echo "${times[*]}")"

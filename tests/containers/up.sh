@@ -31,22 +31,10 @@ eval "$engine_out"
 COMPOSE=$(compose_cmd)
 [ -n "$COMPOSE" ] || record_skip "neither \`docker compose\` nor docker-compose is installed"
 # A run that was killed before its down.sh leaves its stack, and the engine restarts those
-# containers (restart: unless-stopped) with the ports this run needs: remove what earlier
-# runs of these tests left (their projects are named l4sim-ctr-*). Two runs on one engine at
-# once cannot work anyway: the compose file publishes fixed ports.
-leftovers() {
-  local key=ID
-  [ "$1" != volume ] || key=Name
-  docker "$1" ls ${2:+"$2"} --format "{{.$key}} {{.Label \"com.docker.compose.project\"}}" |
-    awk '$2 ~ /^l4sim-ctr-/ { print $1 }'
-}
-old=$(leftovers container -a)
-[ -z "$old" ] || { log "removing containers an earlier run left"; docker rm -f $old >/dev/null; }
-old=$(leftovers network)
-[ -z "$old" ] || { log "removing networks an earlier run left"; docker network rm $old >/dev/null; }
-old=$(leftovers volume)
-[ -z "$old" ] || { log "removing volumes an earlier run left"; docker volume rm $old >/dev/null; }
-PROJECT="l4sim-ctr-$(date -u +%Y%m%d%H%M%S)-$$"
+# containers (restart: unless-stopped) with the ports this run needs (run.sh did this already;
+# here for up.sh run by hand).
+remove_dead_stacks
+PROJECT=$(new_project)
 
 {
   printf 'DOCKER_HOST=%q\n' "$DOCKER_HOST"

@@ -39,6 +39,7 @@ actors::backend_actor::behavior_type fake_backend(actors::backend_actor::pointer
       [](caf::put_atom, chaos_atom, uint32_t) {},
       [](caf::put_atom, hang_atom, protocols::duration_value) {},
       [](caf::put_atom, caf::timeout_atom, protocols::duration_value) {},
+      [](caf::put_atom, proxy_atom, bool) {},
       [=](kill_atom) { transition(false); },
       [=](restart_atom) -> uint16_t {
         transition(true);
@@ -65,6 +66,7 @@ actors::balancer_control_actor::behavior_type fake_balancer(actors::balancer_con
         }
         return st;
       },
+      [](caf::get_atom, settings_atom) { return protocols::balancer_settings{}; },
       [](caf::put_atom, algo_atom, const std::string& name) { return name; },
       [=](caf::join_atom, caf::actor who) { w->subscriber = std::move(who); },
       [](caf::add_atom, const protocols::backend_spec& be) { return be.id; },

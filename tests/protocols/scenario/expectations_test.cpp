@@ -155,6 +155,29 @@ TEST_CASE("a window without connections has no share and fails", "[scenario][exp
   CHECK_FALSE(check(e, run_record{}).passed);
 }
 
+TEST_CASE("a sample the balancer did not answer is not read as zero connections",
+          "[scenario][expect]") {
+  // The collector's last sample without the balancer's counters (its answer came after the
+  // collector's deadline), and one in the middle of the window.
+  auto r = traffic();
+  r.samples[2].total.clear();
+  r.samples.push_back(totals(25s, {}));
+  r.ended = 25s;
+  auto e = windowed(expect_kind::share, 5s, std::nullopt);
+  e.backend = "b";
+  e.min_share = 0.3;
+  e.max_share = 0.6;
+  auto v = check(e, r);
+  CHECK(v.passed);
+  CHECK(v.observed == "0.435 (30 of 69)");
+  auto spread = windowed(expect_kind::spread, 5s, std::nullopt);
+  spread.max_count = 20;
+  v = check(spread, r);
+  CHECK(v.passed);
+  CHECK(v.observed == "20 (b 30, a 10)");
+  CHECK(new_connections_in(r, "a", 0s, 12s) == 10);
+}
+
 TEST_CASE("failure ratio counts failures by type and reason over clients started",
           "[scenario][expect]") {
   run_record r;
