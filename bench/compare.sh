@@ -6,9 +6,11 @@
 #                               -n 100000, 5,000 idle connections (~10 min)
 #   bench/compare.sh --quick    smoke run: iperf3 -t 2, wrk -d2s, -n 20000, 500 idle connections
 #   options: --reps N (repetitions, default 3), --rows LIST (comma-separated subset of
-#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct; default
+#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct,lb-observed; default
 #            direct,haproxy,nginx,l4sim-lb; l4sim-lb runs lb's default pump, lb-broker and
-#            lb-direct pin LB_PUMP=broker / direct), --out PREFIX (write PREFIX.txt and
+#            lb-direct pin LB_PUMP=broker / direct, lb-observed is l4sim-lb with its admin
+#            port scraped (GET /metrics every second) and the access log written to a file:
+#            the cost of observability), --out PREFIX (write PREFIX.txt and
 #            PREFIX.json; default build/bench/compare-<UTC time>), --keep-tmp (keep configs and
 #            logs), --no-build (never build the lb)
 #
@@ -57,7 +59,10 @@ while [ $# -gt 0 ]; do
 done
 case "$reps" in '' | *[!0-9]* | 0) usage "--reps wants a whole number above 0" ;; esac
 for r in ${rows_wanted//,/ }; do
-  case "$r" in direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct) ;; *) usage "unknown row in --rows" ;; esac
+  case "$r" in
+    direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct | lb-observed) ;;
+    *) usage "unknown row in --rows" ;;
+  esac
 done
 want_row() { case ",$rows_wanted," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
@@ -187,11 +192,15 @@ ngx_conns=$(( nofile < 20000 ? nofile : 20000 ))
 read -r p_iperf p_http p_hap_iperf p_hap_http p_ngx_iperf p_ngx_http p_lb_iperf p_lb_http \
   p_redis1 p_redis2 p_redis3 p_hap_redis p_ngx_redis p_lb_redis \
   p_lbb_iperf p_lbb_http p_lbb_redis p_lbd_iperf p_lbd_http p_lbd_redis \
-  < <("${util[@]}" ports 20 | tr '\n' ' ')
+  p_lbo_iperf p_lbo_http p_lbo_redis p_lbo_adm1 p_lbo_adm2 p_lbo_adm3 \
+  < <("${util[@]}" ports 26 | tr '\n' ' ')
 # The lb rows: each runs its own three lb processes (iperf, http, redis listeners).
-declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct)
+declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct [lb-observed]='')
 declare -A lb_row_ports=([l4sim-lb]="$p_lb_iperf $p_lb_http $p_lb_redis"
-  [lb-broker]="$p_lbb_iperf $p_lbb_http $p_lbb_redis" [lb-direct]="$p_lbd_iperf $p_lbd_http $p_lbd_redis")
+  [lb-broker]="$p_lbb_iperf $p_lbb_http $p_lbb_redis" [lb-direct]="$p_lbd_iperf $p_lbd_http $p_lbd_redis"
+  [lb-observed]="$p_lbo_iperf $p_lbo_http $p_lbo_redis")
+# lb-observed's admin ports (iperf, http, redis lb), each scraped every second.
+declare -A lb_row_admin=([lb-observed]="$p_lbo_adm1 $p_lbo_adm2 $p_lbo_adm3")
 
 # ---------------------------------------------------------------------------------------
 # Backends
@@ -344,23 +353,36 @@ lb_env=(LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=$health_interval LB_HEAL
 # Starts one lb (it is configured by environment only: one listener each) and waits for its
 # port. Sets lb_started to its pid, or to "" when it did not come up.
 # (Not run in $(...): the pid must reach this shell's pids for the cleanup.)
-start_one_lb() {  # name port backends [pump]
-  local name=$1 port=$2 backends=$3 pump=${4:-} logfile=$tmp/lb-$1.log pump_env=()
+start_one_lb() {  # name port backends [pump [admin_port]]
+  local name=$1 port=$2 backends=$3 pump=${4:-} admin=${5:-} logfile=$tmp/lb-$1.log extra=()
   lb_started=
-  [ -n "$pump" ] && pump_env=("LB_PUMP=$pump")
-  start_bg "$logfile" env "${lb_env[@]}" "${pump_env[@]}" LB_PORT="$port" LB_ID="bench-$name" \
+  [ -n "$pump" ] && extra+=("LB_PUMP=$pump")
+  [ -n "$admin" ] && extra+=("LB_ADMIN_PORT=$admin" "LB_ACCESS_LOG=$tmp/access-$name.log")
+  start_bg "$logfile" env "${lb_env[@]}" "${extra[@]}" LB_PORT="$port" LB_ID="bench-$name" \
     LB_BACKENDS="$backends" "$lb_bin"
   if wait_listen "$port" 20; then
     lb_started=$last_pid
+    [ -n "$admin" ] && start_scraper "$lb_started" "$admin"
     return 0
   fi
   log "lb ($name) did not listen on $port: $(tail -3 "$logfile" 2>/dev/null)"
   return 1
 }
 
+# Scrapes an lb's /metrics every second while it runs, as a Prometheus with a 1 s interval
+# would (a pacing step, not a wait; bounded to an hour).
+start_scraper() {  # lb_pid admin_port
+  start_bg /dev/null bash -c 'for _ in $(seq 3600); do
+      kill -0 "$1" 2>/dev/null || exit 0
+      curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$2/metrics"
+      sleep 1
+    done' scraper "$1" "$2"
+}
+
 start_lb() {  # row: sets lb_iperf_pid, lb_http_pid, lb_redis_pid
-  local row=$1 pump=${lb_row_pump[$1]} p_lb_iperf p_lb_http p_lb_redis
+  local row=$1 pump=${lb_row_pump[$1]} p_lb_iperf p_lb_http p_lb_redis a_iperf= a_http= a_redis=
   read -r p_lb_iperf p_lb_http p_lb_redis <<<"${lb_row_ports[$row]}"
+  read -r a_iperf a_http a_redis <<<"${lb_row_admin[$row]:-}"
   lb_iperf_pid='' lb_http_pid='' lb_redis_pid=''
   if [ ! -x "$lb_bin" ] && [ "$build_lb" = 1 ] && [ -d "$root/apps/lb" ]; then
     log "building l4sim (no $lb_bin yet)"
@@ -372,12 +394,12 @@ start_lb() {  # row: sets lb_iperf_pid, lb_http_pid, lb_redis_pid
     lb_state=n/a
     return
   fi
-  start_one_lb "$row-iperf" "$p_lb_iperf" "127.0.0.1:$p_iperf" "$pump"
+  start_one_lb "$row-iperf" "$p_lb_iperf" "127.0.0.1:$p_iperf" "$pump" "$a_iperf"
   lb_iperf_pid=$lb_started
-  start_one_lb "$row-http" "$p_lb_http" "127.0.0.1:$p_http" "$pump"
+  start_one_lb "$row-http" "$p_lb_http" "127.0.0.1:$p_http" "$pump" "$a_http"
   lb_http_pid=$lb_started
   start_one_lb "$row-redis" "$p_lb_redis" \
-    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3" "$pump"
+    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3" "$pump" "$a_redis"
   lb_redis_pid=$lb_started
   lb_pids+=($lb_iperf_pid $lb_http_pid $lb_redis_pid)
   [ -n "$lb_iperf_pid" ] || [ -n "$lb_http_pid" ] || [ -n "$lb_redis_pid" ] || lb_state=err
@@ -499,6 +521,7 @@ want_row nginx && rows+=(nginx)
 want_row l4sim-lb && rows+=(l4sim-lb)
 want_row lb-broker && rows+=(lb-broker)
 want_row lb-direct && rows+=(lb-direct)
+want_row lb-observed && rows+=(lb-observed)
 iperf_port[direct]=$p_iperf http_port[direct]=$p_http redis_port[direct]=$p_redis1
 proxy_pid[direct]=
 
@@ -519,7 +542,7 @@ start_proxies() {
     redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
   fi
   local row pi ph pr
-  for row in l4sim-lb lb-broker lb-direct; do
+  for row in l4sim-lb lb-broker lb-direct lb-observed; do
     want_row "$row" || continue
     start_lb "$row"
     read -r pi ph pr <<<"${lb_row_ports[$row]}"
@@ -572,7 +595,7 @@ report() {
   echo "settings:"
   echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn, check inter ${health_interval}s rise 1 fall 1"
   echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns (no active checks)"
-  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker and lb-direct add LB_PUMP=broker / direct"
+  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker and lb-direct add LB_PUMP=broker / direct; lb-observed adds LB_ADMIN_PORT (GET /metrics every 1 s) and LB_ACCESS_LOG=FILE"
   echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\"); 3 redis-server"
   echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
     "(close: -H 'Connection: close'); redis-benchmark -c $redis_clients -n $redis_requests" \
