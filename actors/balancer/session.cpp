@@ -4,8 +4,6 @@
 #include <string>
 #include <utility>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
@@ -13,6 +11,7 @@
 
 #include "actors/balancer/session_flow.hpp"
 #include "actors/io/broker_base.hpp"
+#include "actors/io/net.hpp"
 #include "actors/io/system.hpp"
 #include "protocols/balancer_messages.hpp"
 #include "protocols/errors.hpp"
@@ -20,27 +19,6 @@
 namespace l4sim::actors {
 
 namespace {
-
-/// Returns the local address and port of a connected socket ("" and 0 when unknown).
-std::pair<std::string, uint16_t> local_end(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    return {"", 0};
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
-    return {text, ntohs(a->sin_port)};
-  }
-  if (ss.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
-    return {text, ntohs(a->sin6_port)};
-  }
-  return {"", 0};
-}
 
 /// The live session: its flow's transport is the byte pump over the client's scribe and the
 /// dialed backend socket, and the PROXY header written to that socket.
@@ -91,7 +69,7 @@ class session : public broker_base, private session_transport {
       return true;
     }
     protocols::proxy_info info;
-    auto [local_address, local_port] = local_end(static_cast<int>(client_.id()));
+    auto [local_address, local_port] = local_endpoint(static_cast<int>(client_.id()));
     info.proxied = !flow_.client_address().empty() && !local_address.empty();
     info.src_address = flow_.client_address();
     info.src_port = flow_.client_port();

@@ -3,9 +3,9 @@
 // The session: one actor per proxied connection. It owns the client's connection (a scribe
 // moved in by the listener, or the bare socket for the direct pump), asks the picker for a
 // backend, has the dialer connect, hands the socket to its byte pump
-// (actors/balancer/pump.hpp: broker_pump or direct_pump, `pump_config::kind`) and, when a connect fails, retries another
-// backend up to `retries` times, each after an exponential backoff with jitter
-// (actors/balancer/retry_backoff.hpp), before closing the client. While the picker keeps it
+// (actors/balancer/pump.hpp: broker_pump or direct_pump, `pump_config::kind`) and, when a connect
+// fails, retries another backend up to `retries` times, each after an exponential backoff with
+// jitter (actors/balancer/retry_backoff.hpp), before closing the client. While the picker keeps it
 // queued for a full backend (`queued_atom`) it reads nothing from its client. A connect that fails
 // for a local reason (`local_failure`: no fds, buffers or ports here) is not the backend's fault:
 // the pick is released, no failure is counted and the client is closed. On every

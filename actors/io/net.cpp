@@ -123,24 +123,42 @@ std::string peer_of(int fd) {
   return render(ss);
 }
 
+namespace {
+
+/// Returns the numeric address and port of `ss` ("" and 0 for other families).
+std::pair<std::string, uint16_t> endpoint_of(const sockaddr_storage& ss) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    return {text, ntohs(a->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    return {text, ntohs(a->sin6_port)};
+  }
+  return {"", 0};
+}
+
+}  // namespace
+
 std::pair<std::string, uint16_t> peer_endpoint(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     return {"", 0};
   }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
-    return {text, ntohs(a->sin_port)};
+  return endpoint_of(ss);
+}
+
+std::pair<std::string, uint16_t> local_endpoint(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {"", 0};
   }
-  if (ss.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
-    return {text, ntohs(a->sin6_port)};
-  }
-  return {"", 0};
+  return endpoint_of(ss);
 }
 
 caf::expected<int> start_connect(const std::string& address, uint16_t port,

@@ -26,6 +26,9 @@ std::string peer_of(int fd);
 /// unknown), as CAF's scribes report them.
 std::pair<std::string, uint16_t> peer_endpoint(int fd);
 
+/// Returns the numeric local address and port of a socket ("" and 0 when unknown).
+std::pair<std::string, uint16_t> local_endpoint(int fd);
+
 /// Starts a non-blocking connect to a numeric IPv4/IPv6 address, from the numeric local
 /// address `source` when one is given (e.g. 127.0.1.7 on loopback, where every 127/8
 /// address is local). The connect finishes later: watch for writability, then call
