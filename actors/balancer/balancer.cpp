@@ -209,7 +209,7 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   if (cfg.loops > 1) {
     lcfg.port = result.port;
     // The main listener took its share of max_conns below; each loop takes as much.
-    auto loops = listener_loops::spawn(cfg.loops - 1, lcfg);
+    auto loops = listener_loops::spawn(cfg.loops - 1, lcfg, cfg.scheduler);
     if (!loops) {
       caf::anon_send_exit(result.listener, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(result.picker, caf::exit_reason::user_shutdown);

@@ -49,6 +49,9 @@ struct balancer_config {
   std::string access_log;       ///< one line per connection: "stdout", a file, "" = off
   bool log = true;
   uint32_t loops = 1;  ///< I/O loops accepting and relaying (listener_loops beyond the first)
+  /// CAF scheduler policy of the balancer's actor systems (the loops', and the main one's
+  /// where the process creates it: `lb` reads it before starting its system).
+  scheduler_kind scheduler = scheduler_kind::sharing;
 };
 
 /// The actors of a running balancer.

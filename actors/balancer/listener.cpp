@@ -301,13 +301,14 @@ caf::expected<listener_handle> spawn_listener(caf::actor_system& sys, listener_c
   return listener_handle{caf::actor_cast<listener_actor>(hdl), port};
 }
 
-caf::expected<std::shared_ptr<listener_loops>> listener_loops::spawn(size_t n,
-                                                                     listener_config cfg) {
+caf::expected<std::shared_ptr<listener_loops>> listener_loops::spawn(size_t n, listener_config cfg,
+                                                                     scheduler_kind scheduler) {
   auto loops = std::make_shared<listener_loops>();
   cfg.reuse_port = true;
   for (size_t i = 0; i < n; ++i) {
     auto acfg = std::make_unique<caf::actor_system_config>();
     configure_system(*acfg);
+    configure_scheduler(*acfg, scheduler);
     // Its actors run on the middleman's thread; the picker they talk to lives in the main
     // system, so one scheduler thread is plenty here.
     acfg->set("scheduler.max-threads", 1);

@@ -27,6 +27,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/balancer/session.hpp"
+#include "actors/io/system.hpp"
 
 namespace l4sim::actors {
 
@@ -69,8 +70,10 @@ class listener_loops {
   ~listener_loops();
 
   /// Starts `n` loops listening on `cfg.port` (which must be set: the main listener's); the
-  /// listener must have been opened with `reuse_port`. Fails without leaving any running.
-  static caf::expected<std::shared_ptr<listener_loops>> spawn(size_t n, listener_config cfg);
+  /// listener must have been opened with `reuse_port`. Each loop's actor system runs
+  /// `scheduler`'s policy. Fails without leaving any running.
+  static caf::expected<std::shared_ptr<listener_loops>> spawn(
+      size_t n, listener_config cfg, scheduler_kind scheduler = scheduler_kind::sharing);
 
   /// Returns the loops' listeners.
   const std::vector<listener_actor>& listeners() const { return listeners_; }

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
 
@@ -32,6 +33,25 @@ void configure_system(caf::actor_system_config& cfg) {
   // halt() cannot stop a read loop already running; fewer reads per wake-up bound how far
   // a paused connection overshoots its high-water mark (4 x 64 KiB instead of 50 x).
   cfg.set("middleman.max-consecutive-reads", 4);
+}
+
+std::string_view to_string(scheduler_kind kind) {
+  return kind == scheduler_kind::sharing ? "sharing" : "stealing";
+}
+
+std::optional<scheduler_kind> parse_scheduler_kind(std::string_view text) {
+  if (text == "sharing") {
+    return scheduler_kind::sharing;
+  }
+  if (text == "stealing") {
+    return scheduler_kind::stealing;
+  }
+  return std::nullopt;
+}
+
+void configure_scheduler(caf::actor_system_config& cfg, scheduler_kind kind) {
+  cfg.set("scheduler.policy",
+          kind == scheduler_kind::sharing ? caf::atom("sharing") : caf::atom("stealing"));
 }
 
 std::string describe(const caf::error& err) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,21 @@ namespace l4sim::actors {
 /// Registers l4sim's message types and error category and loads CAF's I/O module.
 /// Every actor system that runs l4sim actors is configured through this one call.
 void configure_system(caf::actor_system_config& cfg);
+
+/// CAF 0.17's scheduler policies. `stealing` (CAF's default) gives each worker thread its own
+/// queue and, after every job, polls for more: 100 spins, then 500 x a 50 us sleep, then a
+/// 10 ms timed wait, over and over while idle. `sharing` keeps one queue whose workers wait
+/// on a condition variable until a job comes: nothing runs while nothing is to do.
+enum class scheduler_kind { sharing, stealing };
+
+/// "sharing" or "stealing".
+std::string_view to_string(scheduler_kind kind);
+
+/// The kind named `text` ("sharing", "stealing"); nullopt for anything else.
+std::optional<scheduler_kind> parse_scheduler_kind(std::string_view text);
+
+/// Sets the scheduler policy of the actor system `cfg` will start.
+void configure_scheduler(caf::actor_system_config& cfg, scheduler_kind kind);
 
 /// Renders any CAF error as text without needing an actor system, e.g. for `main`.
 std::string describe(const caf::error& err);

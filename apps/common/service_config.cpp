@@ -161,6 +161,11 @@ void declare_lb_options(env_cli& cli) {
              "byte pump of each proxied connection: broker (CAF scribes, 4 fds) or direct "
              "(own event handlers on the I/O loop, 2 fds, write-through)",
              actors::to_string(actors::pump_config{}.kind));
+  cli.option("--scheduler", "LB_SCHEDULER",
+             "CAF scheduler policy of the lb's actor systems: sharing (workers sleep until "
+             "a job comes) or stealing (CAF's default: workers poll and sleep 50 us at a "
+             "time after each job)",
+             std::string{actors::to_string(actors::balancer_config{}.scheduler)});
   add_control_options(cli, "LB");
   add_admin_option(cli, "LB");
 }
@@ -246,6 +251,12 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
     cli.fail("LB_PUMP", fmt::format("\"{}\" is not broker or direct", cli.text("LB_PUMP")));
   }
   cfg.session.pump.kind = *pump;
+  auto scheduler = actors::parse_scheduler_kind(cli.text("LB_SCHEDULER"));
+  if (!scheduler) {
+    cli.fail("LB_SCHEDULER",
+             fmt::format("\"{}\" is not sharing or stealing", cli.text("LB_SCHEDULER")));
+  }
+  cfg.scheduler = *scheduler;
   cfg.hash_balance = static_cast<uint32_t>(cli.number("LB_HASH_BALANCE", 1000));
   if (cfg.hash_balance != 0 && cfg.hash_balance < 100) {
     cli.fail("LB_HASH_BALANCE", "must be 0 (off) or 100..1000");

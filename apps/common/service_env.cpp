@@ -89,6 +89,7 @@ service_env lb_env(const actors::run_plan& plan, const std::vector<protocols::en
       {"LB_SEED", std::to_string(c.seed)},
       {"LB_STATS_INTERVAL", exact_duration(c.stats_interval)},
       {"LB_PUMP", actors::to_string(c.session.pump.kind)},
+      {"LB_SCHEDULER", std::string{actors::to_string(c.scheduler)}},
       {"LB_ACCESS_LOG", c.access_log.empty() ? std::string{"off"} : c.access_log},
       {"LB_CONTROL_PORT", "0"},
   });

@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lb: {}\n", e.what());
     return 2;
   }
-  apps::runtime rt{control.tls};
+  apps::runtime rt{control.tls, cfg.scheduler};
   auto& sys = *rt.sys;
   auto& signals = rt.signals;
   auto lb = actors::spawn_balancer(sys, cfg);

@@ -94,6 +94,7 @@ struct run_options {
   std::string admin;              ///< [host:]port of the /metrics HTTP port; empty: none
   std::string access_log;         ///< the balancer's access log: stdout, a file; empty: off
   std::string pump;               ///< the balancer's byte pump (broker, direct); empty: default
+  std::string scheduler;          ///< the balancer's CAF scheduler policy; empty: default
   bool virtual_time = false;      ///< --virtual: virtual clock and network
   double pace = 0;                ///< --pace: scenario seconds per wall second; 0 = flat out
 };
@@ -208,6 +209,9 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   if (!opts.pump.empty()) {
     plan.balancer.session.pump.kind = *actors::parse_pump_kind(opts.pump);  // CLI checked it
   }
+  if (!opts.scheduler.empty()) {
+    plan.balancer.scheduler = *actors::parse_scheduler_kind(opts.scheduler);  // CLI checked it
+  }
   std::optional<std::map<std::string, protocols::endpoint>> attach_to;
   if (!opts.attach.empty()) {
     auto where = apps::parse_attach(opts.attach);
@@ -275,6 +279,10 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   caf::actor_system_config sys_cfg;
   actors::configure_system(sys_cfg);
+  if (!opts.services && opts.attach.empty()) {
+    // In-process, the balancer runs in this one actor system (with the backends and clients).
+    actors::configure_scheduler(sys_cfg, plan.balancer.scheduler);
+  }
   if (!opts.attach.empty()) {
     // --services starts its services on loopback with plain control ports.
     auto why = apps::check_control_tls(opts.control_tls,
@@ -565,6 +573,11 @@ int main(int argc, char** argv) {
       ->add_option("--pump", opts.pump,
                    "the balancer's byte pump: broker or direct (default direct; LB_PUMP)")
       ->check(CLI::IsMember({"broker", "direct"}));
+  run_cmd
+      ->add_option("--scheduler", opts.scheduler,
+                   "CAF scheduler policy of the balancer: sharing or stealing (default "
+                   "sharing; LB_SCHEDULER); in-process it is the whole run's")
+      ->check(CLI::IsMember({"sharing", "stealing"}));
   run_cmd->add_option("--access-log", opts.access_log,
                       "the balancer's access log, one line per connection: stdout or a FILE "
                       "(with --services: a FILE)");

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -61,8 +62,11 @@ std::string lsan_options_with_ubsan_reports(const temp_dir& dir) {
 }  // namespace
 
 TEST_CASE("lb process in front of three server processes survives a killed backend", "[lb-app]") {
-  const std::string pump = GENERATE("broker", "direct");
-  INFO("LB_PUMP=" << pump);
+  // Each pump once, and each CAF scheduler policy once (the defaults together).
+  std::string pump, scheduler;
+  std::tie(pump, scheduler) =
+      GENERATE(table<std::string, std::string>({{"broker", "stealing"}, {"direct", "sharing"}}));
+  INFO("LB_PUMP=" << pump << " LB_SCHEDULER=" << scheduler);
   std::vector<std::unique_ptr<child_process>> servers;
   std::vector<uint16_t> ports;
   std::string backends;
@@ -83,6 +87,7 @@ TEST_CASE("lb process in front of three server processes survives a killed backe
                     {"LB_BACKENDS", backends},
                     {"LB_HEALTH_INTERVAL", "0.2"},
                     {"LB_PUMP", pump},
+                    {"LB_SCHEDULER", scheduler},
                     {"LB_STATS_INTERVAL", "0"}}};
   auto port = lb.number_after("ready on port ");
   for (int i = 0; i < 6; ++i) {
@@ -136,7 +141,8 @@ TEST_CASE("lb exits 2 naming a bad variable", "[lb-app]") {
                   bad_case{"LB_BACKENDS", ""}, bad_case{"LB_PORT", "99999"},
                   bad_case{"LB_HEALTH_INTERVAL", "often"}, bad_case{"LB_RETRIES", "-1"},
                   bad_case{"LB_CONNECT_TIMEOUT_MS", "1x"}, bad_case{"LB_CLIENT_TIMEOUT", "soon"},
-                  bad_case{"LB_TUNNEL_TIMEOUT", "-1"}, bad_case{"LB_MAX_CONNS", "lots"}}) {
+                  bad_case{"LB_TUNNEL_TIMEOUT", "-1"}, bad_case{"LB_MAX_CONNS", "lots"},
+                  bad_case{"LB_SCHEDULER", "fifo"}}) {
     INFO(c.key << "=" << c.value);
     child_process proc{{app_path("lb")}, with(c.key, c.value)};
     CHECK(proc.wait_exit(patience) == 2);

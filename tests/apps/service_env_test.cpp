@@ -121,6 +121,10 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
                           ? actors::pump_kind::direct
                           : actors::pump_kind::broker;
     plan.balancer.session.pump.kind = other_pump;
+    auto other_scheduler = actors::balancer_config{}.scheduler == actors::scheduler_kind::sharing
+                               ? actors::scheduler_kind::stealing
+                               : actors::scheduler_kind::sharing;
+    plan.balancer.scheduler = other_scheduler;
     std::vector<uint16_t> ports{9001, 9002};
     auto got =
         read_back("lb", apps::declare_lb_options, apps::read_lb_config, apps::lb_env(plan, ports));
@@ -149,6 +153,8 @@ TEST_CASE("the planned balancer read back from its environment is the same balan
     CHECK(got.loops == want.loops);
     CHECK(got.session.pump.kind == want.session.pump.kind);
     CHECK(got.session.pump.kind == other_pump);
+    CHECK(got.scheduler == want.scheduler);
+    CHECK(got.scheduler == other_scheduler);
     CHECK(got.stats_interval == want.stats_interval);
     CHECK(got.session.backoff.base == want.session.backoff.base);
     CHECK(got.session.backoff.cap == want.session.backoff.cap);
