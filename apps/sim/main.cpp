@@ -279,8 +279,10 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
   }
   caf::actor_system_config sys_cfg;
   actors::configure_system(sys_cfg);
-  if (!opts.services && opts.attach.empty()) {
-    // In-process, the balancer runs in this one actor system (with the backends and clients).
+  if (!opts.services && opts.attach.empty() && !opts.scheduler.empty()) {
+    // In-process, the balancer runs in this one actor system with the backends and clients:
+    // CAF's default policy unless asked, as sharing was measured only on a loaded machine
+    // there (less CPU per client, but fewer clients started at 2,000/s: docs/performance.md).
     actors::configure_scheduler(sys_cfg, plan.balancer.scheduler);
   }
   if (!opts.attach.empty()) {
@@ -576,7 +578,8 @@ int main(int argc, char** argv) {
   run_cmd
       ->add_option("--scheduler", opts.scheduler,
                    "CAF scheduler policy of the balancer: sharing or stealing (default "
-                   "sharing; LB_SCHEDULER); in-process it is the whole run's")
+                   "sharing; LB_SCHEDULER); in-process it is the whole run's (default "
+                   "stealing there)")
       ->check(CLI::IsMember({"sharing", "stealing"}));
   run_cmd->add_option("--access-log", opts.access_log,
                       "the balancer's access log, one line per connection: stdout or a FILE "
