@@ -158,8 +158,9 @@ void declare_lb_options(env_cli& cli) {
              "listener on the port (SO_REUSEPORT); 0 = one per core",
              "0");
   cli.option("--pump", "LB_PUMP",
-             "byte pump of each proxied connection: broker (CAF scribes, 4 fds) or direct "
-             "(own event handlers on the I/O loop, 2 fds, write-through)",
+             "byte pump of each proxied connection: broker (CAF scribes, 4 fds), direct "
+             "(own event handlers on the I/O loop, 2 fds, write-through) or splice (direct, "
+             "bytes moved by splice(2) through a pipe)",
              actors::to_string(actors::pump_config{}.kind));
   add_control_options(cli, "LB");
   add_admin_option(cli, "LB");
@@ -243,7 +244,7 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
   cfg.session.send_proxy = *send_proxy;
   auto pump = actors::parse_pump_kind(cli.text("LB_PUMP"));
   if (!pump) {
-    cli.fail("LB_PUMP", fmt::format("\"{}\" is not broker or direct", cli.text("LB_PUMP")));
+    cli.fail("LB_PUMP", fmt::format("\"{}\" is not broker, direct or splice", cli.text("LB_PUMP")));
   }
   cfg.session.pump.kind = *pump;
   cfg.hash_balance = static_cast<uint32_t>(cli.number("LB_HASH_BALANCE", 1000));
