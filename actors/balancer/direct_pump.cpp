@@ -1,7 +1,9 @@
 #include "actors/balancer/direct_pump.hpp"
 
 #include <cerrno>
+#include <utility>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -31,6 +33,13 @@ thread_local char scratch[scratch_size];
 /// others on the loop.
 constexpr int max_reads_per_event = 8;
 
+/// With the splice pump, a direction moves its next read by splice(2) while its last read
+/// brought at least this much: bulk streams then skip the copy through user memory, while
+/// small requests and replies keep recv()/send(), which cost less per call (measured on
+/// redis-benchmark PING/GET through lb: about 20% more CPU per request with every read
+/// spliced).
+constexpr size_t splice_min = 16 * 1024;
+
 constexpr int read_bit = 1;
 constexpr int write_bit = 2;
 
@@ -59,6 +68,54 @@ bool closed_by_reset(int fd) {
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
+
+/// Empty pipes for splice(2), one pool per I/O loop thread. A direction takes one for a
+/// read and gives it back once everything in it went out, so a loop needs about one pipe
+/// however many connections it relays; the few kept spare are closed when the thread ends.
+class pipe_pool {
+ public:
+  pipe_pool() = default;
+  pipe_pool(const pipe_pool&) = delete;
+  pipe_pool& operator=(const pipe_pool&) = delete;
+
+  ~pipe_pool() {
+    for (auto [r, w] : spare_) {
+      ::close(r);
+      ::close(w);
+    }
+  }
+
+  /// Returns an empty pipe {read end, write end}, or {-1, -1} when none can be made (out
+  /// of fds: the caller copies through user memory instead).
+  std::pair<int, int> take() {
+    if (!spare_.empty()) {
+      auto p = spare_.back();
+      spare_.pop_back();
+      return p;
+    }
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+      return {-1, -1};
+    }
+    return {fds[0], fds[1]};
+  }
+
+  /// Takes back an empty pipe.
+  void give_back(int r, int w) {
+    if (spare_.size() < max_spare) {
+      spare_.emplace_back(r, w);
+    } else {
+      ::close(r);
+      ::close(w);
+    }
+  }
+
+ private:
+  static constexpr size_t max_spare = 4;
+  std::vector<std::pair<int, int>> spare_;
+};
+
+thread_local pipe_pool pipes;
 
 }  // namespace
 
@@ -186,6 +243,7 @@ direct_pump::~direct_pump() {
 }
 
 void direct_pump::release(side& s) {
+  drop_queue(s);
   if (s.ep != nullptr) {
     auto* ep = s.ep;
     s.ep = nullptr;
@@ -275,11 +333,19 @@ void direct_pump::on_readable(side& src) {
   }
   auto& dst = other(src);
   for (int i = 0; i < max_reads_per_event; ++i) {
-    auto n = ::recv(src.fd, scratch, scratch_size, 0);
+    ssize_t n = 0;
+    if (src.bulk && can_splice(dst)) {
+      n = splice_read(src, dst);
+    } else {
+      n = ::recv(src.fd, scratch, scratch_size, 0);
+      if (n > 0) {
+        (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
+        src.last_active = self_->clock().now();
+        deliver(src, dst, scratch, static_cast<size_t>(n));
+      }
+    }
     if (n > 0) {
-      (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
-      src.last_active = self_->clock().now();
-      deliver(src, dst, scratch, static_cast<size_t>(n));
+      src.bulk = static_cast<size_t>(n) >= splice_min;
       if (src.paused || !src.reading || static_cast<size_t>(n) < scratch_size) {
         break;  // paused, or the socket is most likely drained: no EAGAIN round trip
       }
@@ -298,6 +364,65 @@ void direct_pump::on_readable(side& src) {
     break;
   }
   check_finished();
+}
+
+bool direct_pump::can_splice(const side& dst) const {
+  // Only into an empty pipe and only with nothing queued ahead: bytes keep their order.
+  return cfg_.kind == pump_kind::splice && dst.attached && !dst.shut && dst.queued() == 0;
+}
+
+ssize_t direct_pump::splice_read(side& src, side& dst) {
+  auto [r, w] = pipes.take();
+  if (r < 0) {
+    // No fd for a pipe: this read goes through user memory.
+    auto n = ::recv(src.fd, scratch, scratch_size, 0);
+    if (n > 0) {
+      (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
+      src.last_active = self_->clock().now();
+      deliver(src, dst, scratch, static_cast<size_t>(n));
+    }
+    return n;
+  }
+  // The pipe is empty, so EAGAIN can only mean that the socket has nothing to read.
+  auto n = ::splice(src.fd, nullptr, w, nullptr, scratch_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (n <= 0) {
+    auto err = errno;
+    pipes.give_back(r, w);
+    errno = err;
+    return n;
+  }
+  (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
+  src.last_active = self_->clock().now();
+  dst.pipe_read = r;
+  dst.pipe_write = w;
+  dst.piped = static_cast<size_t>(n);
+  if (send_piped(dst) && dst.piped > 0) {
+    update_write_interest(dst);  // the rest goes when the destination can take it
+    if (dst.queued() > cfg_.high_water) {
+      pause(src);
+    }
+  }
+  return n;
+}
+
+bool direct_pump::send_piped(side& dst) {
+  while (dst.piped > 0) {
+    auto w = ::splice(dst.pipe_read, nullptr, dst.fd, nullptr, dst.piped,
+                      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (w < 0) {
+      if (would_block(errno)) {
+        return true;
+      }
+      stop_toward(dst);
+      return false;
+    }
+    dst.piped -= static_cast<size_t>(w);
+    dst.last_active = self_->clock().now();
+  }
+  pipes.give_back(dst.pipe_read, dst.pipe_write);
+  dst.pipe_read = -1;
+  dst.pipe_write = -1;
+  return true;
 }
 
 void direct_pump::deliver(side& src, side& dst, const char* data, size_t n) {
@@ -342,8 +467,12 @@ void direct_pump::on_writable(side& dst) {
 }
 
 bool direct_pump::flush(side& dst) {
-  while (dst.queued() > 0) {
-    auto w = ::send(dst.fd, dst.queue.data() + dst.head, dst.queued(), MSG_NOSIGNAL);
+  // Bytes in the pipe were read before any in the queue.
+  if (!send_piped(dst)) {
+    return false;
+  }
+  while (dst.piped == 0 && dst.in_queue() > 0) {
+    auto w = ::send(dst.fd, dst.queue.data() + dst.head, dst.in_queue(), MSG_NOSIGNAL);
     if (w < 0) {
       auto err = errno;
       if (would_block(err)) {
@@ -372,6 +501,14 @@ bool direct_pump::flush(side& dst) {
 void direct_pump::drop_queue(side& dst) {
   std::vector<char>{}.swap(dst.queue);
   dst.head = 0;
+  if (dst.pipe_read >= 0) {
+    // What is still in the pipe cannot be taken back out cheaply: the pipe goes.
+    ::close(dst.pipe_read);
+    ::close(dst.pipe_write);
+    dst.pipe_read = -1;
+    dst.pipe_write = -1;
+    dst.piped = 0;
+  }
 }
 
 void direct_pump::on_error(side& s) {

@@ -16,6 +16,14 @@
 // went out, resets the other socket too (SO_LINGER {1,0} and a disconnect). Two fds per
 // proxied connection, no dup().
 //
+// With `pump_kind::splice` a bulk read (the previous one from that socket brought 16 KiB or
+// more) whose bytes can go straight on is moved by splice(2) through a pipe instead of
+// recv()/send() through user memory: the socket's pages go to the pipe and from it to the
+// other socket without a copy into the process; small reads keep recv()/send(). The pipe comes
+// from a per-thread pool and goes back as soon as it is empty, so only a direction whose
+// destination did not take everything holds one (2 more fds, until it drains); bytes in a
+// pipe count as queued for back-pressure and always leave before bytes queued behind them.
+//
 // The pump owns the client's socket from the start (the listener makes no scribe for it)
 // and the backend's from `attach_backend`; its handlers close them when the multiplexer
 // has let go of them. It reports its end to the session as a message to self (the
@@ -25,6 +33,8 @@
 #include <functional>
 #include <optional>
 #include <vector>
+
+#include <sys/types.h>
 
 #include <caf/io/connection_handle.hpp>
 #include <caf/message_handler.hpp>
@@ -71,10 +81,15 @@ class direct_pump : public byte_pump {
     bool reset = false;       // its peer reset the connection
     bool fin_sent = false;    // we forwarded a FIN to it
     bool reset_sent = false;  // we passed the other side's reset on to it
+    bool bulk = false;        // splice: its last read was large, so the next one is spliced
     std::vector<char> queue;  // bytes waiting to be written to it, from `head`
     size_t head = 0;
+    int pipe_read = -1;  // splice: the pipe holding bytes for it that it did not take yet
+    int pipe_write = -1;
+    size_t piped = 0;  // bytes in that pipe; they go out before those in `queue`
     session_activity::time_point last_active{};
-    size_t queued() const { return queue.size() - head; }
+    size_t in_queue() const { return queue.size() - head; }
+    size_t queued() const { return piped + in_queue(); }
   };
 
   friend class endpoint;
@@ -84,6 +99,9 @@ class direct_pump : public byte_pump {
   void on_writable(side& dst);
   void on_error(side& s);
   void deliver(side& src, side& dst, const char* data, size_t n);
+  ssize_t splice_read(side& src, side& dst);
+  bool can_splice(const side& dst) const;
+  bool send_piped(side& dst);
   bool flush(side& dst);
   void drop_queue(side& dst);
   void src_closed(side& src, bool reset);

@@ -8,7 +8,8 @@
 //   connection (a dup()ed write twin per socket for half-close), deferred writes.
 // - `direct_pump` (actors/balancer/direct_pump.hpp): its own event handlers on the
 //   session's multiplexer, two fds, write-through sends, buffers held only while bytes
-//   wait.
+//   wait; with `pump_kind::splice` it moves the bytes with splice(2) through a pipe
+//   instead of through user memory.
 // Both behave the same toward the peers (half-close, reset, back-pressure, idle activity);
 // `LB_PUMP` / `--pump` picks one (apps/common/service_config.*).
 
@@ -33,12 +34,13 @@ namespace l4sim::actors {
 enum class pump_kind : uint8_t {
   broker,  ///< CAF scribes (broker_pump)
   direct,  ///< own handlers on the multiplexer (direct_pump)
+  splice,  ///< direct_pump, bytes moved by splice(2) through a per-loop pipe
 };
 
-/// Returns "broker" or "direct".
+/// Returns "broker", "direct" or "splice".
 const char* to_string(pump_kind kind);
 
-/// Parses "broker" or "direct"; nullopt otherwise.
+/// Parses "broker", "direct" or "splice"; nullopt otherwise.
 std::optional<pump_kind> parse_pump_kind(const std::string& text);
 
 /// Sizes that bound what one proxied connection may buffer, and the pump to use.

@@ -158,8 +158,9 @@ void declare_lb_options(env_cli& cli) {
              "listener on the port (SO_REUSEPORT); 0 = one per core",
              "0");
   cli.option("--pump", "LB_PUMP",
-             "byte pump of each proxied connection: broker (CAF scribes, 4 fds) or direct "
-             "(own event handlers on the I/O loop, 2 fds, write-through)",
+             "byte pump of each proxied connection: broker (CAF scribes, 4 fds), direct "
+             "(own event handlers on the I/O loop, 2 fds, write-through) or splice (direct, "
+             "bytes moved by splice(2) through a pipe)",
              actors::to_string(actors::pump_config{}.kind));
   cli.option("--scheduler", "LB_SCHEDULER",
              "CAF scheduler policy of the lb's actor systems: sharing (workers sleep until "
@@ -248,7 +249,7 @@ actors::balancer_config read_lb_config(const env_cli& cli) {
   cfg.session.send_proxy = *send_proxy;
   auto pump = actors::parse_pump_kind(cli.text("LB_PUMP"));
   if (!pump) {
-    cli.fail("LB_PUMP", fmt::format("\"{}\" is not broker or direct", cli.text("LB_PUMP")));
+    cli.fail("LB_PUMP", fmt::format("\"{}\" is not broker, direct or splice", cli.text("LB_PUMP")));
   }
   cfg.session.pump.kind = *pump;
   auto scheduler = actors::parse_scheduler_kind(cli.text("LB_SCHEDULER"));

@@ -573,8 +573,8 @@ int main(int argc, char** argv) {
                       "serve GET /metrics of the run on [host:]port (loopback unless a host)");
   run_cmd
       ->add_option("--pump", opts.pump,
-                   "the balancer's byte pump: broker or direct (default direct; LB_PUMP)")
-      ->check(CLI::IsMember({"broker", "direct"}));
+                   "the balancer's byte pump: broker, direct or splice (default direct; LB_PUMP)")
+      ->check(CLI::IsMember({"broker", "direct", "splice"}));
   run_cmd
       ->add_option("--scheduler", opts.scheduler,
                    "CAF scheduler policy of the balancer: sharing or stealing (default "

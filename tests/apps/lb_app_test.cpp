@@ -62,10 +62,10 @@ std::string lsan_options_with_ubsan_reports(const temp_dir& dir) {
 }  // namespace
 
 TEST_CASE("lb process in front of three server processes survives a killed backend", "[lb-app]") {
-  // Each pump once, and each CAF scheduler policy once (the defaults together).
+  // Each pump once, and each CAF scheduler policy (the defaults together).
   std::string pump, scheduler;
-  std::tie(pump, scheduler) =
-      GENERATE(table<std::string, std::string>({{"broker", "stealing"}, {"direct", "sharing"}}));
+  std::tie(pump, scheduler) = GENERATE(table<std::string, std::string>(
+      {{"broker", "stealing"}, {"direct", "sharing"}, {"splice", "sharing"}}));
   INFO("LB_PUMP=" << pump << " LB_SCHEDULER=" << scheduler);
   std::vector<std::unique_ptr<child_process>> servers;
   std::vector<uint16_t> ports;
@@ -170,7 +170,7 @@ TEST_CASE("lb exits 2 naming the backend entry with a bad option", "[lb-app]") {
 
 TEST_CASE("lb out of file descriptors keeps its backend UP, charges it nothing and recovers",
           "[lb-app]") {
-  const std::string pump = GENERATE("broker", "direct");
+  const std::string pump = GENERATE("broker", "direct", "splice");
   INFO("LB_PUMP=" << pump);
   // Sanitized builds: UBSan's vptr check reads the vtable only after probing it with
   // pipe(2), which fails at EMFILE, so in this process it reports live objects as

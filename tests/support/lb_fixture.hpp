@@ -21,11 +21,12 @@ inline actors::pump_kind& fixture_pump() {
 }
 
 /// Runs the rest of the test case once per byte pump (a Catch2 generator): every relay
-/// test holds for both pumps.
-#define L4SIM_EACH_PUMP()                                                               \
-  const auto l4sim_pump_kind =                                                          \
-      GENERATE(::l4sim::actors::pump_kind::broker, ::l4sim::actors::pump_kind::direct); \
-  ::l4sim::testing::fixture_pump() = l4sim_pump_kind;                                   \
+/// test holds for every pump.
+#define L4SIM_EACH_PUMP()                                                              \
+  const auto l4sim_pump_kind =                                                         \
+      GENERATE(::l4sim::actors::pump_kind::broker, ::l4sim::actors::pump_kind::direct, \
+               ::l4sim::actors::pump_kind::splice);                                    \
+  ::l4sim::testing::fixture_pump() = l4sim_pump_kind;                                  \
   INFO("pump: " << ::l4sim::actors::to_string(l4sim_pump_kind))
 
 /// An in-process balancer on 127.0.0.1 in front of the given backends (real sockets).

@@ -189,7 +189,7 @@ TEST_CASE("finished sessions leave no file descriptors behind", "[session]") {
 }
 
 TEST_CASE(
-    "a proxied connection holds 2 fds in the balancer with the direct pump, 4 with the broker's",
+    "a proxied connection holds 2 fds in the balancer with the direct pumps, 4 with the broker's",
     "[session]") {
   L4SIM_EACH_PUMP();
   raw_listener backend_listener;
@@ -209,7 +209,7 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return fx.active() == 0; }));
   auto baseline = open_fd_count();
   constexpr int n = 10;
-  const int per_connection = 2 + (l4sim_pump_kind == actors::pump_kind::direct ? 2 : 4);
+  const int per_connection = 2 + (l4sim_pump_kind == actors::pump_kind::broker ? 4 : 2);
   std::vector<std::pair<int, int>> pairs;
   for (int i = 0; i < n; ++i) {
     pairs.push_back(relay_one());
