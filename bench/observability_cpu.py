@@ -17,8 +17,14 @@ wrk completed. Modes:
 After each run the lb is stopped (TERM) and its access log must hold one line per connection
 it accepted (the warm-up's and the run's); a shortfall is reported as `lost`.
 
-Usage: nice -n 19 bench/observability_cpu.py [--lb build/apps/lb/lb] [--reps 3] [--secs 8]
-       [--conns 16] [--modes plain,scrape,log,both] [--verbose]
+With perf (linux-perf) it also counts, per connection, the lb's system calls, futex calls,
+write calls and thread switches (tracepoints: counts, which contention does not change;
+--no-perf for the CPU figures alone, as the tracing costs CPU of its own). --lb
+before=PATH,after=PATH compares two builds, their runs interleaved.
+
+Usage: nice -n 19 bench/observability_cpu.py [--lb build/apps/lb/lb | NAME=PATH,...]
+       [--reps 3] [--secs 8] [--conns 16] [--modes plain,scrape,log,both] [--no-perf]
+       [--verbose]
 
 A benchmark, not a test: it prints figures and never fails on them. Loopback only; every
 process it starts is stopped on exit; wrk and every wait are bounded in time.
@@ -196,9 +202,10 @@ def stop(p, secs=10):
             p.wait()
 
 
-def run_one(args, tmp, mode, backend, port, admin, rep):
-    log_path = f"{tmp}/access-{mode}-{rep}.log"
-    lb = subprocess.Popen([args.lb], env=lb_env(mode, port, backend, admin, log_path),
+def run_one(args, tmp, case, backend, port, admin, rep):
+    name, lb_path, mode = case
+    log_path = f"{tmp}/access-{name}-{mode}-{rep}.log"
+    lb = subprocess.Popen([lb_path], env=lb_env(mode, port, backend, admin, log_path),
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
     scraper = None
@@ -211,11 +218,11 @@ def run_one(args, tmp, mode, backend, port, admin, rep):
             scraper = Scraper(admin)
             scraper.start()
         warm, _ = wrk(port, 1, args.conns)
-        perf = start_perf(lb.pid, f"{tmp}/perf-{mode}-{rep}.csv") if args.perf else None
+        perf = start_perf(lb.pid, f"{tmp}/perf-{name}-{mode}-{rep}.csv") if args.perf else None
         cpu0, sw0, th0 = cpu_seconds(lb.pid), switches(lb.pid), thread_cpu(lb.pid)
         requests, errors = wrk(port, args.secs, args.conns)
         cpu1, sw1, th1 = cpu_seconds(lb.pid), switches(lb.pid), thread_cpu(lb.pid)
-        counts = stop_perf(perf, f"{tmp}/perf-{mode}-{rep}.csv") if perf else {}
+        counts = stop_perf(perf, f"{tmp}/perf-{name}-{mode}-{rep}.csv") if perf else {}
     finally:
         if scraper:
             scraper.done.set()
@@ -226,7 +233,8 @@ def run_one(args, tmp, mode, backend, port, admin, rep):
             lines = sum(1 for _ in f)
     n = max(requests, 1)
     row = {
-        "mode": mode, "rep": rep, "requests": requests, "rate": requests / args.secs,
+        "case": f"{name}/{mode}" if name else mode, "mode": mode, "rep": rep,
+        "requests": requests, "rate": requests / args.secs,
         "cpu_us": (cpu1 - cpu0) / n * 1e6,
         "vol": (sw1[0] - sw0[0]) / n, "nonvol": (sw1[1] - sw0[1]) / n,
         "lines": lines, "expected": warm + requests, "errors": errors,
@@ -244,7 +252,9 @@ def run_one(args, tmp, mode, backend, port, admin, rep):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lb", default=os.path.join(os.environ.get("L4SIM_BUILD_DIR", "build"),
-                                                 "apps/lb/lb"))
+                                                 "apps/lb/lb"),
+                    help="the lb binary, or NAME=PATH,NAME=PATH,... to compare builds "
+                         "(their runs interleave, so both see the same machine)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--secs", type=int, default=8)
     ap.add_argument("--conns", type=int, default=16)
@@ -254,6 +264,8 @@ def main():
                     help="skip perf stat's tracepoint counts (syscalls, futex, write, switches)")
     args = ap.parse_args()
     modes = args.modes.split(",")
+    lbs = [tuple(x.split("=", 1)) if "=" in x else ("", x) for x in args.lb.split(",")]
+    cases = [(name, path, mode) for mode in modes for name, path in lbs]
     if any(m not in MODES for m in modes) or not 1 <= args.reps <= 20 or not 1 <= args.secs <= 120:
         ap.error("modes from plain,scrape,log,both; reps 1..20; secs 1..120")
     for tool in ("wrk", "nginx"):
@@ -266,14 +278,14 @@ def main():
     rows = []
     try:
         for rep in range(1, args.reps + 1):
-            # The order rotates between repetitions, so a slow drift hits every mode alike.
-            order = modes[rep - 1 :] + modes[: rep - 1]
-            for mode in order:
-                row = run_one(args, tmp, mode, backend, port, admin, rep)
+            # The order rotates between repetitions, so a slow drift hits every case alike.
+            k = (rep - 1) % len(cases)
+            for case in cases[k:] + cases[:k]:
+                row = run_one(args, tmp, case, backend, port, admin, rep)
                 rows.append(row)
                 lost = (f" lost={row['expected'] - row['lines']}"
-                        if mode in ("log", "both") and row["lines"] < row["expected"] else "")
-                print(f"rep {rep} {mode:6} {row['requests']:7} conns {row['rate']:8.0f}/s "
+                        if row["mode"] in ("log", "both") and row["lines"] < row["expected"] else "")
+                print(f"rep {rep} {row['case']:12} {row['requests']:7} conns {row['rate']:8.0f}/s "
                       f"cpu {row['cpu_us']:6.1f} us/conn  ctxsw vol {row['vol']:5.2f} "
                       f"nonvol {row['nonvol']:5.2f} /conn  lines {row['lines']}{lost} "
                       f"scrapes {row['scrapes']} {row['errors']}", flush=True)
@@ -287,14 +299,14 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     print("\nmedians of", args.reps, "(spread = (max-min)/2 as % of the median)")
     perf_cols = [k for k in PERF_EVENTS.values() if all(k in r for r in rows)]
-    print(f"{'mode':8}{'us/conn':>10}{'spread':>9}{'vol/conn':>10}{'nonvol/conn':>13}{'conns/s':>10}"
+    print(f"{'case':14}{'us/conn':>10}{'spread':>9}{'vol/conn':>10}{'nonvol/conn':>13}{'conns/s':>10}"
           + "".join(f"{k:>10}" for k in perf_cols) + ("  (perf counts per conn)" if perf_cols else ""))
-    for mode in modes:
-        rs = [r for r in rows if r["mode"] == mode]
+    for case in dict.fromkeys(r["case"] for r in rows):
+        rs = [r for r in rows if r["case"] == case]
         cpu = [r["cpu_us"] for r in rs]
         med = statistics.median(cpu)
         spread = (max(cpu) - min(cpu)) / 2 / med * 100 if med else 0
-        print(f"{mode:8}{med:10.1f}{spread:8.0f}%{statistics.median(r['vol'] for r in rs):10.2f}"
+        print(f"{case:14}{med:10.1f}{spread:8.0f}%{statistics.median(r['vol'] for r in rs):10.2f}"
               f"{statistics.median(r['nonvol'] for r in rs):13.2f}"
               f"{statistics.median(r['rate'] for r in rs):10.0f}"
               + "".join(f"{statistics.median(r[k] for r in rs):10.2f}" for k in perf_cols))
