@@ -271,6 +271,9 @@ def main():
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
             raise SystemExit(f"observability_cpu.py: needs {tool} (apt-get install {tool})")
+    if args.perf and shutil.which("perf") is None:
+        print("no perf (Debian: linux-perf): CPU and context switches only", file=sys.stderr)
+        args.perf = False
     tmp = tempfile.mkdtemp(prefix="l4sim-obs-cpu.")
     ports = free_ports(3)
     backend, port, admin = ports

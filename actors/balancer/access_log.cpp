@@ -99,7 +99,7 @@ caf::behavior access_log_impl(access_log_actor* self, std::FILE* file, std::stri
       [self](caf::pending_atom) {
         auto& st = self->state;
         if (st.batch->size() >= access_batch::flush_records) {
-          st.write_batch();  // a full batch goes now, so the backlog stays bounded
+          st.write_batch();  // a full batch goes now instead of growing until the timer
         } else if (!st.flush_scheduled) {
           // Let the batch fill for a while: under load one write for many lines, and one
           // wake-up of this thread per batch instead of per connection.

@@ -90,8 +90,7 @@ TEST_CASE("records of two loops at once become one line each, written without a 
   auto file = dir.path / "access.log";
   auto log = spawn_access_log(*ts.sys, file.string(), "front");
   REQUIRE(log);
-  // Two threads post like the sessions of two I/O loops; more than flush_records in all, so
-  // both the early write of a full batch and the timer's write take part.
+  // Two threads post like the sessions of two I/O loops, more than flush_records in all.
   constexpr uint16_t per_thread = 1500;
   auto post = [&](uint16_t first) {
     for (uint16_t i = 0; i < per_thread; ++i) {
@@ -114,6 +113,10 @@ TEST_CASE("records of two loops at once become one line each, written without a 
     CHECK(ports.count(static_cast<uint16_t>(10000 + i)) == 1);
     CHECK(ports.count(static_cast<uint16_t>(20000 + i)) == 1);
   }
+  // A lone record (far from flush_records) is written by the timer alone.
+  log->post(record(40000));
+  REQUIRE(wait_until([&] { return file_lines(file).size() == 2 * per_thread + 1; }));
+  CHECK(file_lines(file).back().find(" 127.0.0.1:40000 ") != std::string::npos);
   caf::anon_send_exit(log->writer, caf::exit_reason::user_shutdown);
 }
 
