@@ -6,13 +6,13 @@
 #                               -n 100000, 5,000 idle connections (~10 min)
 #   bench/compare.sh --quick    smoke run: iperf3 -t 2, wrk -d2s, -n 20000, 500 idle connections
 #   options: --reps N (repetitions, default 3), --rows LIST (comma-separated subset of
-#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct,lb-observed; default
-#            direct,haproxy,nginx,l4sim-lb; l4sim-lb runs lb's default pump, lb-broker and
-#            lb-direct pin LB_PUMP=broker / direct, lb-observed is l4sim-lb with its admin
-#            port scraped (GET /metrics every second) and the access log written to a file:
-#            the cost of observability), --out PREFIX (write PREFIX.txt and
-#            PREFIX.json; default build/bench/compare-<UTC time>), --keep-tmp (keep configs and
-#            logs), --no-build (never build the lb)
+#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct,lb-scrape,lb-log,lb-observed;
+#            default direct,haproxy,nginx,l4sim-lb; l4sim-lb runs lb's default pump, lb-broker
+#            and lb-direct pin LB_PUMP=broker / direct; the cost of observability: lb-scrape
+#            is l4sim-lb with its admin port scraped (GET /metrics every second), lb-log with
+#            its access log written to a file, lb-observed with both), --out PREFIX (write
+#            PREFIX.txt and PREFIX.json; default build/bench/compare-<UTC time>), --keep-tmp
+#            (keep configs and logs), --no-build (never build the lb)
 #
 # Measures per proxy: iperf3 throughput with 1 and 4 streams; wrk request rate and p50/p99
 # latency against an nginx HTTP backend with `Connection: close` (a new proxied connection
@@ -60,7 +60,7 @@ done
 case "$reps" in '' | *[!0-9]* | 0) usage "--reps wants a whole number above 0" ;; esac
 for r in ${rows_wanted//,/ }; do
   case "$r" in
-    direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct | lb-observed) ;;
+    direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct | lb-scrape | lb-log | lb-observed) ;;
     *) usage "unknown row in --rows" ;;
   esac
 done
@@ -193,14 +193,21 @@ read -r p_iperf p_http p_hap_iperf p_hap_http p_ngx_iperf p_ngx_http p_lb_iperf 
   p_redis1 p_redis2 p_redis3 p_hap_redis p_ngx_redis p_lb_redis \
   p_lbb_iperf p_lbb_http p_lbb_redis p_lbd_iperf p_lbd_http p_lbd_redis \
   p_lbo_iperf p_lbo_http p_lbo_redis p_lbo_adm1 p_lbo_adm2 p_lbo_adm3 \
-  < <("${util[@]}" ports 26 | tr '\n' ' ')
+  p_lbs_iperf p_lbs_http p_lbs_redis p_lbs_adm1 p_lbs_adm2 p_lbs_adm3 \
+  p_lbl_iperf p_lbl_http p_lbl_redis \
+  < <("${util[@]}" ports 35 | tr '\n' ' ')
 # The lb rows: each runs its own three lb processes (iperf, http, redis listeners).
-declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct [lb-observed]='')
+declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct [lb-scrape]=''
+  [lb-log]='' [lb-observed]='')
 declare -A lb_row_ports=([l4sim-lb]="$p_lb_iperf $p_lb_http $p_lb_redis"
   [lb-broker]="$p_lbb_iperf $p_lbb_http $p_lbb_redis" [lb-direct]="$p_lbd_iperf $p_lbd_http $p_lbd_redis"
+  [lb-scrape]="$p_lbs_iperf $p_lbs_http $p_lbs_redis" [lb-log]="$p_lbl_iperf $p_lbl_http $p_lbl_redis"
   [lb-observed]="$p_lbo_iperf $p_lbo_http $p_lbo_redis")
-# lb-observed's admin ports (iperf, http, redis lb), each scraped every second.
-declare -A lb_row_admin=([lb-observed]="$p_lbo_adm1 $p_lbo_adm2 $p_lbo_adm3")
+# The admin ports (iperf, http, redis lb) of the rows that scrape, each every second.
+declare -A lb_row_admin=([lb-scrape]="$p_lbs_adm1 $p_lbs_adm2 $p_lbs_adm3"
+  [lb-observed]="$p_lbo_adm1 $p_lbo_adm2 $p_lbo_adm3")
+# The rows whose lbs write an access log (to a file per lb).
+declare -A lb_row_log=([lb-log]=1 [lb-observed]=1)
 
 # ---------------------------------------------------------------------------------------
 # Backends
@@ -353,11 +360,13 @@ lb_env=(LB_HOST=127.0.0.1 LB_ALGO=rr LB_HEALTH_INTERVAL=$health_interval LB_HEAL
 # Starts one lb (it is configured by environment only: one listener each) and waits for its
 # port. Sets lb_started to its pid, or to "" when it did not come up.
 # (Not run in $(...): the pid must reach this shell's pids for the cleanup.)
-start_one_lb() {  # name port backends [pump [admin_port]]
-  local name=$1 port=$2 backends=$3 pump=${4:-} admin=${5:-} logfile=$tmp/lb-$1.log extra=()
+start_one_lb() {  # name port backends [pump [admin_port [access_log (1: on)]]]
+  local name=$1 port=$2 backends=$3 pump=${4:-} admin=${5:-} access=${6:-} logfile=$tmp/lb-$1.log
+  local extra=()
   lb_started=
   [ -n "$pump" ] && extra+=("LB_PUMP=$pump")
-  [ -n "$admin" ] && extra+=("LB_ADMIN_PORT=$admin" "LB_ACCESS_LOG=$tmp/access-$name.log")
+  [ -n "$admin" ] && extra+=("LB_ADMIN_PORT=$admin")
+  [ -n "$access" ] && extra+=("LB_ACCESS_LOG=$tmp/access-$name.log")
   start_bg "$logfile" env "${lb_env[@]}" "${extra[@]}" LB_PORT="$port" LB_ID="bench-$name" \
     LB_BACKENDS="$backends" "$lb_bin"
   if wait_listen "$port" 20; then
@@ -381,6 +390,7 @@ start_scraper() {  # lb_pid admin_port
 
 start_lb() {  # row: sets lb_iperf_pid, lb_http_pid, lb_redis_pid
   local row=$1 pump=${lb_row_pump[$1]} p_lb_iperf p_lb_http p_lb_redis a_iperf= a_http= a_redis=
+  local access=${lb_row_log[$1]:-}
   read -r p_lb_iperf p_lb_http p_lb_redis <<<"${lb_row_ports[$row]}"
   read -r a_iperf a_http a_redis <<<"${lb_row_admin[$row]:-}"
   lb_iperf_pid='' lb_http_pid='' lb_redis_pid=''
@@ -394,12 +404,13 @@ start_lb() {  # row: sets lb_iperf_pid, lb_http_pid, lb_redis_pid
     lb_state=n/a
     return
   fi
-  start_one_lb "$row-iperf" "$p_lb_iperf" "127.0.0.1:$p_iperf" "$pump" "$a_iperf"
+  start_one_lb "$row-iperf" "$p_lb_iperf" "127.0.0.1:$p_iperf" "$pump" "$a_iperf" "$access"
   lb_iperf_pid=$lb_started
-  start_one_lb "$row-http" "$p_lb_http" "127.0.0.1:$p_http" "$pump" "$a_http"
+  start_one_lb "$row-http" "$p_lb_http" "127.0.0.1:$p_http" "$pump" "$a_http" "$access"
   lb_http_pid=$lb_started
   start_one_lb "$row-redis" "$p_lb_redis" \
-    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3" "$pump" "$a_redis"
+    "r1=127.0.0.1:$p_redis1,r2=127.0.0.1:$p_redis2,r3=127.0.0.1:$p_redis3" "$pump" "$a_redis" \
+    "$access"
   lb_redis_pid=$lb_started
   lb_pids+=($lb_iperf_pid $lb_http_pid $lb_redis_pid)
   [ -n "$lb_iperf_pid" ] || [ -n "$lb_http_pid" ] || [ -n "$lb_redis_pid" ] || lb_state=err
@@ -521,6 +532,8 @@ want_row nginx && rows+=(nginx)
 want_row l4sim-lb && rows+=(l4sim-lb)
 want_row lb-broker && rows+=(lb-broker)
 want_row lb-direct && rows+=(lb-direct)
+want_row lb-scrape && rows+=(lb-scrape)
+want_row lb-log && rows+=(lb-log)
 want_row lb-observed && rows+=(lb-observed)
 iperf_port[direct]=$p_iperf http_port[direct]=$p_http redis_port[direct]=$p_redis1
 proxy_pid[direct]=
@@ -542,7 +555,7 @@ start_proxies() {
     redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
   fi
   local row pi ph pr
-  for row in l4sim-lb lb-broker lb-direct lb-observed; do
+  for row in l4sim-lb lb-broker lb-direct lb-scrape lb-log lb-observed; do
     want_row "$row" || continue
     start_lb "$row"
     read -r pi ph pr <<<"${lb_row_ports[$row]}"
@@ -595,7 +608,7 @@ report() {
   echo "settings:"
   echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn, check inter ${health_interval}s rise 1 fall 1"
   echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns (no active checks)"
-  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker and lb-direct add LB_PUMP=broker / direct; lb-observed adds LB_ADMIN_PORT (GET /metrics every 1 s) and LB_ACCESS_LOG=FILE"
+  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker and lb-direct add LB_PUMP=broker / direct; lb-scrape adds LB_ADMIN_PORT (GET /metrics every 1 s), lb-log LB_ACCESS_LOG=FILE, lb-observed both"
   echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\"); 3 redis-server"
   echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
     "(close: -H 'Connection: close'); redis-benchmark -c $redis_clients -n $redis_requests" \

@@ -9,6 +9,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/io/system.hpp"
@@ -40,6 +41,8 @@ std::string utc_time(std::chrono::system_clock::time_point t) {
 struct access_log_state {
   std::string lb_id;
   std::FILE* file = nullptr;  // null: stdout
+  std::shared_ptr<access_batch> batch;
+  bool flush_scheduled = false;  // a flush_atom is on its way
   std::string pending;
 
   access_log_state() = default;
@@ -47,10 +50,25 @@ struct access_log_state {
   access_log_state& operator=(const access_log_state&) = delete;
 
   ~access_log_state() {
-    flush();
+    write_batch();  // what sessions left until now: no line is lost when the lb stops
     if (file != nullptr) {
       std::fclose(file);
     }
+  }
+
+  /// Formats and writes every record of the batch.
+  void write_batch() {
+    if (!batch) {
+      return;
+    }
+    for (const auto& r : batch->take()) {
+      pending += format_access_line(r, lb_id);
+      pending += '\n';
+      if (pending.size() >= batch_bytes) {
+        flush();
+      }
+    }
+    flush();
   }
 
   void flush() {
@@ -72,24 +90,60 @@ struct access_log_state {
 
 using access_log_actor = caf::stateful_actor<access_log_state>;
 
-caf::behavior access_log_impl(access_log_actor* self, std::FILE* file, std::string lb_id) {
+caf::behavior access_log_impl(access_log_actor* self, std::FILE* file, std::string lb_id,
+                              std::shared_ptr<access_batch> batch) {
   self->state.file = file;
   self->state.lb_id = std::move(lb_id);
+  self->state.batch = std::move(batch);
   return {
-      [self](const access_record& r) {
+      [self](caf::pending_atom) {
         auto& st = self->state;
-        st.pending += format_access_line(r, st.lb_id);
-        st.pending += '\n';
-        // Write when nothing else waits (a line shows at once while it is quiet) or the
-        // batch is full (under load, one write per batch instead of one per line).
-        if (st.pending.size() >= batch_bytes || self->mailbox().empty()) {
-          st.flush();
+        if (st.batch->size() >= access_batch::flush_records) {
+          st.write_batch();  // a full batch goes now instead of growing until the timer
+        } else if (!st.flush_scheduled) {
+          // Let the batch fill for a while: under load one write for many lines, and one
+          // wake-up of this thread per batch instead of per connection.
+          st.flush_scheduled = true;
+          self->delayed_send(self, access_flush_interval, caf::flush_atom_v);
         }
+      },
+      [self](caf::flush_atom) {
+        self->state.flush_scheduled = false;
+        self->state.write_batch();
       },
   };
 }
 
 }  // namespace
+
+bool access_batch::add(access_record r) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  records_.push_back(std::move(r));
+  auto n = records_.size();
+  return n == 1 || n % flush_records == 0;
+}
+
+std::vector<access_record> access_batch::take() {
+  std::vector<access_record> taken;
+  taken.reserve(last_taken_);  // outside the lock: the next batch gets this room
+  {
+    std::lock_guard<std::mutex> lock{mtx_};
+    taken.swap(records_);
+  }
+  last_taken_ = taken.size();
+  return taken;
+}
+
+size_t access_batch::size() const {
+  std::lock_guard<std::mutex> lock{mtx_};
+  return records_.size();
+}
+
+void access_log_handle::post(access_record r) const {
+  if (batch->add(std::move(r))) {
+    caf::anon_send(writer, caf::pending_atom_v);
+  }
+}
 
 const char* to_code(termination t) {
   switch (t) {
@@ -181,8 +235,8 @@ std::string format_access_line(const access_record& r, const std::string& lb_id)
                      r.total_ms, r.bytes_in, r.bytes_out, to_code(r.end), r.retries);
 }
 
-caf::expected<caf::actor> spawn_access_log(caf::actor_system& sys, const std::string& target,
-                                           const std::string& lb_id) {
+caf::expected<access_log_handle> spawn_access_log(caf::actor_system& sys, const std::string& target,
+                                                  const std::string& lb_id) {
   std::FILE* file = nullptr;
   if (target != "stdout") {
     file = std::fopen(target.c_str(), "ae");
@@ -193,7 +247,9 @@ caf::expected<caf::actor> spawn_access_log(caf::actor_system& sys, const std::st
     }
   }
   // Detached: a write that blocks (a full pipe, a slow disk) holds only this thread.
-  return caf::actor{sys.spawn<caf::detached>(access_log_impl, file, lb_id)};
+  auto batch = std::make_shared<access_batch>();
+  return access_log_handle{
+      caf::actor{sys.spawn<caf::detached>(access_log_impl, file, lb_id, batch)}, batch};
 }
 
 }  // namespace l4sim::actors

@@ -1,10 +1,16 @@
 #pragma once
 
 // The access log: one line per proxied connection when it ends, like HAProxy's tcplog.
-// Sessions fill an `access_note` as they go (accept, pick, connect, how it ended) and send
-// one `access_record` to the access log actor when they end; the actor formats the lines
-// and writes them in batches on a thread of its own (a detached actor), so neither a slow
-// disk nor a blocked stdout ever stalls the I/O loop.
+// Sessions fill an `access_note` as they go (accept, pick, connect, how it ended) and, when
+// they end, leave one `access_record` in the balancer's `access_batch` (a vector under a
+// mutex, shared by the sessions of every I/O loop). The writer, an actor on a thread of its
+// own (detached), takes the whole batch `access_flush_interval` after the first record of
+// it arrived (or at once when `access_batch::flush_records` wait), formats the lines and
+// writes them with one write. So the I/O loop never formats or writes a line, neither a
+// slow disk nor a blocked stdout ever stalls it, and it wakes the writer's thread once per
+// batch instead of once per connection (a message per record cost a futex wake-up, a
+// thread switch and a write per connection: docs/performance.md, "The cost of
+// observability").
 //
 //   2026-11-27T21:04:05.123Z 127.0.0.1:40312 lb server-a 0/1/2034 in=7 out=7 -- retries=0
 //
@@ -15,16 +21,20 @@
 // HAProxy's tcplog (see `termination`), and the connect attempts that failed and were
 // retried. Names from configuration are escaped (protocols/text_escape.hpp).
 //
-// In: `access_record`. Out: lines to stdout (through log_line, so they never interleave
-// with other log lines) or appended to a file. Links: none; its owner stops it with an exit
-// message, and it writes what it holds before it goes.
+// In: `caf::pending_atom` (records wait in the batch), `caf::flush_atom` (its own timer:
+// write them). Out: lines to stdout (through log_line, so they never interleave with other
+// log lines) or appended to a file. Links: none; its owner stops it with an exit message,
+// and it writes what the batch holds before it goes.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
@@ -64,12 +74,44 @@ struct access_record {
   uint32_t retries = 0;  ///< failed connects that were retried
 };
 
-}  // namespace l4sim::actors
+/// How long the first record of a batch waits for others before the writer takes them all.
+inline constexpr std::chrono::milliseconds access_flush_interval{50};
 
-// A record only travels from a session to the access log of the same process.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(l4sim::actors::access_record)
+/// The records of ended connections not yet written, shared by the sessions (which add)
+/// and the writer (which takes). Thread-safe; the lock is held only to move a record in or
+/// the vector out.
+class access_batch {
+ public:
+  /// From this many records on, the writer is told to take them at once.
+  static constexpr size_t flush_records = 1024;
 
-namespace l4sim::actors {
+  /// Adds `r`. Returns true when the writer must be told: the batch was empty (it is the
+  /// first since the writer last took them) or it now holds another `flush_records`.
+  bool add(access_record r);
+
+  /// Takes every record added so far, oldest first.
+  std::vector<access_record> take();
+
+  /// Returns how many records wait.
+  size_t size() const;
+
+ private:
+  mutable std::mutex mtx_;
+  std::vector<access_record> records_;
+  size_t last_taken_ = 0;  // only the taker's: sizes the next batch's vector
+};
+
+/// What a session holds of the access log: the batch and its writer. Default: no access log.
+struct access_log_handle {
+  caf::actor writer;
+  std::shared_ptr<access_batch> batch;
+
+  explicit operator bool() const { return static_cast<bool>(writer); }
+
+  /// Leaves `r` in the batch and tells the writer when `add` says so (a message per batch,
+  /// not per record). Never formats, writes or blocks on the writer.
+  void post(access_record r) const;
+};
 
 /// Returns the two letters of `t`, e.g. "--" or "sC".
 const char* to_code(termination t);
@@ -117,7 +159,7 @@ std::string format_access_line(const access_record& r, const std::string& lb_id)
 
 /// Spawns an access log writing to `target`: "stdout" or the path of a file it appends to.
 /// Fails with a bad_config error naming the file when it cannot be opened.
-caf::expected<caf::actor> spawn_access_log(caf::actor_system& sys, const std::string& target,
-                                           const std::string& lb_id);
+caf::expected<access_log_handle> spawn_access_log(caf::actor_system& sys, const std::string& target,
+                                                  const std::string& lb_id);
 
 }  // namespace l4sim::actors

@@ -178,6 +178,7 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   lcfg.max_conns = cfg.max_conns;
   lcfg.id = cfg.id;
   lcfg.log = cfg.log;
+  access_log_handle access_log;
   if (!cfg.access_log.empty()) {
     auto log = spawn_access_log(sys, cfg.access_log, cfg.id);
     if (!log) {
@@ -185,9 +186,10 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
       caf::anon_send_exit(result.dialer, caf::exit_reason::user_shutdown);
       return log.error();
     }
-    result.access_log = *log;
+    access_log = *log;
+    result.access_log = log->writer;
   }
-  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, result.access_log};
+  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, access_log};
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   lcfg.reuse_port = cfg.loops > 1;

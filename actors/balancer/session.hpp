@@ -22,7 +22,8 @@
 // In: the pump's system messages, dial and pick results. Out: to the picker `opened`,
 // `failed`, `close` (a pick released unused) and `session_finished` (bytes each way; an
 // empty backend id when no backend could be had), `retry` (a failed connect is retried).
-// To the access log, if any, one `access_record` when it ends (actors/balancer/access_log.hpp).
+// To the access log, if any, one `access_record` in its batch when it ends
+// (actors/balancer/access_log.hpp).
 // `(get_atom, stats_atom)` answers the bytes it buffers now; `(delete_atom, id)` (the
 // listener, at a removed backend's drain timeout) closes it if its backend is `id`. The
 // listener links it.
@@ -33,6 +34,7 @@
 #include <caf/io/connection_handle.hpp>
 #include <caf/timespan.hpp>
 
+#include "actors/balancer/access_log.hpp"
 #include "actors/balancer/broker_pump.hpp"
 #include "actors/balancer/picker.hpp"
 #include "actors/balancer/retry_backoff.hpp"
@@ -60,7 +62,7 @@ struct session_deps {
   session_config cfg;
   picker_actor picker;
   dialer_actor dialer;
-  caf::actor access_log;  ///< gets an access_record when the session ends; invalid: off
+  access_log_handle access_log;  ///< gets an access_record when the session ends; off: empty
 };
 
 /// Moves the scribe of `client` out of `owner` into a new session broker and links it to

@@ -191,8 +191,8 @@ void session_flow<Self>::maybe_quit() {
 template <class Self>
 void session_flow<Self>::report() {
   if (deps_.access_log) {
-    self_->send(deps_.access_log,
-                note_.finish(backend_id_, transport_.bytes_up(), transport_.bytes_down()));
+    deps_.access_log.post(
+        note_.finish(backend_id_, transport_.bytes_up(), transport_.bytes_down()));
   }
   // A client that left before any backend was tried is not the backends' business.
   if (backend_id_.empty() && !gave_up_) {

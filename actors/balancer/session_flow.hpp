@@ -14,9 +14,9 @@
 // ports here) is not the backend's fault: the pick is released uncounted (`close`) and the
 // client is closed. A pick or connect answered after the client left is released too.
 // While a pick or dial is in flight (or a retry waits) the session does not quit, so that
-// every answer is accounted for. When it ends it sends one `access_record` to the access
-// log, if any, and `session_finished` to the picker (unless the client left before any
-// backend was tried). On every `tick_atom` it checks the idle timeouts
+// every answer is accounted for. When it ends it leaves one `access_record` in the access
+// log's batch, if any, and sends `session_finished` to the picker (unless the client left
+// before any backend was tried). On every `tick_atom` it checks the idle timeouts
 // (actors/balancer/idle_policy.hpp); `(delete_atom, id)` closes it if its backend is `id`;
 // `queued_atom` holds the client; `(get_atom, stats_atom)` answers the bytes buffered.
 //

@@ -6,9 +6,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
+#include <set>
 #include <vector>
 
 #include <httplib.h>
@@ -122,6 +125,56 @@ TEST_CASE("LB_ACCESS_LOG=FILE appends one line per connection with the bytes it 
   CHECK(matches(second) == 1);
   // The lb's stdout carries no access lines in file mode.
   CHECK(access_lines(lb.output()).empty());
+}
+
+TEST_CASE("a burst of connections gives one line each, all in the file once the lb stops",
+          "[access-log]") {
+  server_proc s;
+  temp_dir dir;
+  auto file = dir.path / "access.log";
+  auto lb = lb_proc("server-a=127.0.0.1:" + std::to_string(s.port), file.string());
+  auto lb_port = lb.number_after("l4sim-ready service=lb port=");
+  httplib::Client http{"127.0.0.1", lb.number_after(" admin_port=")};
+  http.set_read_timeout(10);
+  // 200 connections, up to 20 open at once, each one exchange; sessions end in any order.
+  constexpr int n = 200;
+  constexpr int at_once = 20;
+  std::multiset<uint16_t> ports;
+  for (int done = 0; done < n; done += at_once) {
+    std::vector<std::unique_ptr<socket_client>> open;
+    for (int i = 0; i < at_once; ++i) {
+      open.push_back(std::make_unique<socket_client>(lb_port));
+      REQUIRE(open.back()->connected());
+      ports.insert(local_port(open.back()->fd()));
+      REQUIRE(open.back()->send("PING 42\n"));
+    }
+    for (auto& c : open) {
+      REQUIRE(c->line() == "PONG 42");
+    }
+  }
+  // A session leaves its record before the balancer counts its bytes: once all are counted,
+  // every record waits in the batch or is written.
+  REQUIRE(wait_until([&] {
+    auto res = http.Get("/stats");
+    return res && res->status == 200 && json::parse(res->body)["backends"][0]["bytes_in"] == 8 * n;
+  }));
+  // Stopped at once: when the process has ended, every line is in the file, whether the
+  // writer's timer or its last write on the way out put it there (the in-process test of the
+  // writer's stop, tests/actors/balancer/access_log_test.cpp, is the one that beats the timer).
+  lb.signal(SIGTERM);
+  REQUIRE(lb.wait_exit(patience).has_value());
+  auto lines = access_lines(file_text(file));
+  CHECK(lines.size() == n);
+  std::multiset<uint16_t> logged;
+  for (const auto& line : lines) {
+    auto from = line.find(" 127.0.0.1:");
+    REQUIRE(from != std::string::npos);
+    auto port = static_cast<uint16_t>(std::stoi(line.substr(from + 11)));
+    INFO(line);
+    CHECK(std::regex_match(line, served_line(port)));
+    logged.insert(port);
+  }
+  CHECK(logged == ports);
 }
 
 TEST_CASE("LB_ACCESS_LOG=stdout prints the line among the lb's log lines", "[access-log]") {

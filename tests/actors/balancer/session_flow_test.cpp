@@ -91,9 +91,15 @@ caf::behavior fake_dialer(caf::event_based_actor*, std::shared_ptr<world> w) {
   };
 }
 
-caf::behavior fake_access_log(caf::event_based_actor*, std::shared_ptr<world> w) {
+/// Takes the batch as soon as it is told records wait (the real writer waits a while).
+caf::behavior fake_access_log(caf::event_based_actor*, std::shared_ptr<world> w,
+                              std::shared_ptr<access_batch> batch) {
   return {
-      [=](access_record& r) { w->records.push_back(std::move(r)); },
+      [=](caf::pending_atom) {
+        for (auto& r : batch->take()) {
+          w->records.push_back(std::move(r));
+        }
+      },
   };
 }
 
@@ -166,11 +172,12 @@ struct flow_fixture {
     deps.cfg.retries = retries;
     auto picker = sys->spawn(fake_picker, w);
     auto dialer = sys->spawn(fake_dialer, w);
-    auto log = sys->spawn(fake_access_log, w);
+    auto batch = std::make_shared<access_batch>();
+    auto log = sys->spawn(fake_access_log, w, batch);
     fakes = {picker, dialer, log};
     deps.picker = caf::actor_cast<picker_actor>(picker);
     deps.dialer = caf::actor_cast<dialer_actor>(dialer);
-    deps.access_log = log;
+    deps.access_log = access_log_handle{log, batch};
     session = sys->spawn<test_session>(deps, w);
     sched->run();
   }
