@@ -6,9 +6,10 @@
 #                               -n 100000, 5,000 idle connections (~10 min)
 #   bench/compare.sh --quick    smoke run: iperf3 -t 2, wrk -d2s, -n 20000, 500 idle connections
 #   options: --reps N (repetitions, default 3), --rows LIST (comma-separated subset of
-#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct,lb-scrape,lb-log,lb-observed;
+#            direct,haproxy,nginx,l4sim-lb,lb-broker,lb-direct,lb-splice,lb-scrape,lb-log,
+#            lb-observed;
 #            default direct,haproxy,nginx,l4sim-lb; l4sim-lb runs lb's default pump, lb-broker
-#            and lb-direct pin LB_PUMP=broker / direct; the cost of observability: lb-scrape
+#            lb-direct and lb-splice pin LB_PUMP=broker / direct / splice; the cost of observability: lb-scrape
 #            is l4sim-lb with its admin port scraped (GET /metrics every second), lb-log with
 #            its access log written to a file, lb-observed with both), --out PREFIX (write
 #            PREFIX.txt and PREFIX.json; default build/bench/compare-<UTC time>), --keep-tmp
@@ -60,7 +61,7 @@ done
 case "$reps" in '' | *[!0-9]* | 0) usage "--reps wants a whole number above 0" ;; esac
 for r in ${rows_wanted//,/ }; do
   case "$r" in
-    direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct | lb-scrape | lb-log | lb-observed) ;;
+    direct | haproxy | nginx | l4sim-lb | lb-broker | lb-direct | lb-splice | lb-scrape | lb-log | lb-observed) ;;
     *) usage "unknown row in --rows" ;;
   esac
 done
@@ -194,13 +195,15 @@ read -r p_iperf p_http p_hap_iperf p_hap_http p_ngx_iperf p_ngx_http p_lb_iperf 
   p_lbb_iperf p_lbb_http p_lbb_redis p_lbd_iperf p_lbd_http p_lbd_redis \
   p_lbo_iperf p_lbo_http p_lbo_redis p_lbo_adm1 p_lbo_adm2 p_lbo_adm3 \
   p_lbs_iperf p_lbs_http p_lbs_redis p_lbs_adm1 p_lbs_adm2 p_lbs_adm3 \
-  p_lbl_iperf p_lbl_http p_lbl_redis \
-  < <("${util[@]}" ports 35 | tr '\n' ' ')
+  p_lbl_iperf p_lbl_http p_lbl_redis p_lbp_iperf p_lbp_http p_lbp_redis \
+  < <("${util[@]}" ports 38 | tr '\n' ' ')
 # The lb rows: each runs its own three lb processes (iperf, http, redis listeners).
-declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct [lb-scrape]=''
+declare -A lb_row_pump=([l4sim-lb]='' [lb-broker]=broker [lb-direct]=direct [lb-splice]=splice
+  [lb-scrape]=''
   [lb-log]='' [lb-observed]='')
 declare -A lb_row_ports=([l4sim-lb]="$p_lb_iperf $p_lb_http $p_lb_redis"
   [lb-broker]="$p_lbb_iperf $p_lbb_http $p_lbb_redis" [lb-direct]="$p_lbd_iperf $p_lbd_http $p_lbd_redis"
+  [lb-splice]="$p_lbp_iperf $p_lbp_http $p_lbp_redis"
   [lb-scrape]="$p_lbs_iperf $p_lbs_http $p_lbs_redis" [lb-log]="$p_lbl_iperf $p_lbl_http $p_lbl_redis"
   [lb-observed]="$p_lbo_iperf $p_lbo_http $p_lbo_redis")
 # The admin ports (iperf, http, redis lb) of the rows that scrape, each every second.
@@ -532,6 +535,7 @@ want_row nginx && rows+=(nginx)
 want_row l4sim-lb && rows+=(l4sim-lb)
 want_row lb-broker && rows+=(lb-broker)
 want_row lb-direct && rows+=(lb-direct)
+want_row lb-splice && rows+=(lb-splice)
 want_row lb-scrape && rows+=(lb-scrape)
 want_row lb-log && rows+=(lb-log)
 want_row lb-observed && rows+=(lb-observed)
@@ -555,7 +559,7 @@ start_proxies() {
     redis_port[nginx]=${ngx_pid:+$p_ngx_redis} proxy_pid[nginx]=$ngx_pid
   fi
   local row pi ph pr
-  for row in l4sim-lb lb-broker lb-direct lb-scrape lb-log lb-observed; do
+  for row in l4sim-lb lb-broker lb-direct lb-splice lb-scrape lb-log lb-observed; do
     want_row "$row" || continue
     start_lb "$row"
     read -r pi ph pr <<<"${lb_row_ports[$row]}"
@@ -608,7 +612,7 @@ report() {
   echo "settings:"
   echo "  haproxy: mode tcp, nbthread $proxy_threads, maxconn $hap_maxconn, check inter ${health_interval}s rise 1 fall 1"
   echo "  nginx stream: worker_processes $proxy_threads, worker_connections $ngx_conns (no active checks)"
-  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker and lb-direct add LB_PUMP=broker / direct; lb-scrape adds LB_ADMIN_PORT (GET /metrics every 1 s), lb-log LB_ACCESS_LOG=FILE, lb-observed both"
+  echo "  l4sim lb: ${lb_env[*]}, one process per listener; rows lb-broker, lb-direct and lb-splice add LB_PUMP=broker / direct / splice; lb-scrape adds LB_ADMIN_PORT (GET /metrics every 1 s), lb-log LB_ACCESS_LOG=FILE, lb-observed both"
   echo "  backends: iperf3 server; nginx HTTP (worker_processes $proxy_threads, return 200 \"ok\"); 3 redis-server"
   echo "  load: iperf3 -t $iperf_secs -P 1|4; wrk -t$wrk_threads -c$wrk_conns -d${wrk_secs}s --latency" \
     "(close: -H 'Connection: close'); redis-benchmark -c $redis_clients -n $redis_requests" \
