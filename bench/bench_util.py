@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Small helpers for bench/compare.sh, one subcommand each, so the shell script stays shell.
+"""Small helpers for bench/compare.sh, one subcommand each, so the shell script stays shell
+(and, imported, `cpu_seconds` and `switches` for bench/cpu_cost.py and
+bench/observability_cpu.py).
 
   ports N                   print N distinct free TCP ports on 127.0.0.1, one a line
   wait-listen PORT SECS     exit 0 once something listens on 127.0.0.1:PORT, 1 after SECS
@@ -16,6 +18,7 @@ A parse that finds nothing exits 1 and prints nothing: the caller records "err".
 """
 
 import json
+import os
 import re
 import socket
 import sys
@@ -83,6 +86,30 @@ def wait_conns(port, most, secs):
             return 0
         time.sleep(0.05)
     return 1
+
+
+def cpu_seconds(pid):
+    """utime+stime of the whole process (live and exited threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def switches(pid):
+    """(voluntary, nonvoluntary) context switches summed over the process's threads."""
+    vol = non = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        non += int(line.split()[1])
+        except OSError:
+            continue
+    return vol, non
 
 
 def redis(path):

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from bench_util import cpu_seconds, switches  # this script's directory is on sys.path
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,28 +57,8 @@ def wait_listen(port, secs):
     return False
 
 
-def cpu_seconds(pid):
-    """utime+stime of the whole process (live and exited threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        stat = f.read()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def switches(pid):
-    """(voluntary, nonvoluntary) context switches summed over the process's threads."""
-    vol = non = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        vol += int(line.split()[1])
-                    elif line.startswith("nonvoluntary_ctxt_switches:"):
-                        non += int(line.split()[1])
-        except OSError:
-            continue
-    return vol, non
 
 
 def threads(pid):

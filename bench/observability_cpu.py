@@ -42,6 +42,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from bench_util import cpu_seconds, switches  # this script's directory is on sys.path
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,27 +57,8 @@ PERF_EVENTS = {"raw_syscalls:sys_enter": "syscalls", "syscalls:sys_enter_futex":
                "syscalls:sys_enter_write": "write", "sched:sched_switch": "switches"}
 
 
-def cpu_seconds(pid):
-    """User+sys seconds of every thread of `pid` so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
 
 
-def switches(pid):
-    """(voluntary, nonvoluntary) context switches summed over the threads of `pid`."""
-    vol = nonvol = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        vol += int(line.split()[1])
-                    elif line.startswith("nonvoluntary_ctxt_switches:"):
-                        nonvol += int(line.split()[1])
-        except OSError:
-            pass  # a thread that ended meanwhile
-    return vol, nonvol
 
 
 def thread_cpu(pid):
