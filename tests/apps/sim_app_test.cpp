@@ -194,9 +194,9 @@ TEST_CASE("sim run exits 2 on a bad scenario, naming file, line and key", "[sim-
   CHECK(missing.wait_exit(patience) == 2);
   CHECK_THAT(missing.output(), Catch::Contains("kill-backend"));
   child_process pump{
-      {app_path("sim"), "--scenarios", scenarios(), "run", "round-robin", "--pump", "splice"}};
+      {app_path("sim"), "--scenarios", scenarios(), "run", "round-robin", "--pump", "zerocopy"}};
   CHECK(pump.wait_exit(patience) == 2);
-  CHECK_THAT(pump.output(), Catch::Contains("--pump") && Catch::Contains("broker,direct"));
+  CHECK_THAT(pump.output(), Catch::Contains("--pump") && Catch::Contains("broker,direct,splice"));
 }
 
 TEST_CASE("sim list, show and validate describe the shipped scenarios", "[sim-app]") {
