@@ -337,12 +337,7 @@ void direct_pump::on_readable(side& src) {
     if (src.bulk && can_splice(dst)) {
       n = splice_read(src, dst);
     } else {
-      n = ::recv(src.fd, scratch, scratch_size, 0);
-      if (n > 0) {
-        (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
-        src.last_active = self_->clock().now();
-        deliver(src, dst, scratch, static_cast<size_t>(n));
-      }
+      n = copy_read(src, dst);
     }
     if (n > 0) {
       src.bulk = static_cast<size_t>(n) >= splice_min;
@@ -366,6 +361,20 @@ void direct_pump::on_readable(side& src) {
   check_finished();
 }
 
+ssize_t direct_pump::copy_read(side& src, side& dst) {
+  auto n = ::recv(src.fd, scratch, scratch_size, 0);
+  if (n > 0) {
+    note_read(src, static_cast<size_t>(n));
+    deliver(src, dst, scratch, static_cast<size_t>(n));
+  }
+  return n;
+}
+
+void direct_pump::note_read(side& src, size_t n) {
+  (&src == &client_ ? bytes_up_ : bytes_down_) += n;
+  src.last_active = self_->clock().now();
+}
+
 bool direct_pump::can_splice(const side& dst) const {
   // Only into an empty pipe and only with nothing queued ahead: bytes keep their order.
   return cfg_.kind == pump_kind::splice && dst.attached && !dst.shut && dst.queued() == 0;
@@ -374,14 +383,7 @@ bool direct_pump::can_splice(const side& dst) const {
 ssize_t direct_pump::splice_read(side& src, side& dst) {
   auto [r, w] = pipes.take();
   if (r < 0) {
-    // No fd for a pipe: this read goes through user memory.
-    auto n = ::recv(src.fd, scratch, scratch_size, 0);
-    if (n > 0) {
-      (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
-      src.last_active = self_->clock().now();
-      deliver(src, dst, scratch, static_cast<size_t>(n));
-    }
-    return n;
+    return copy_read(src, dst);  // no fd for a pipe: this read goes through user memory
   }
   // The pipe is empty, so EAGAIN can only mean that the socket has nothing to read.
   auto n = ::splice(src.fd, nullptr, w, nullptr, scratch_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -391,8 +393,7 @@ ssize_t direct_pump::splice_read(side& src, side& dst) {
     errno = err;
     return n;
   }
-  (&src == &client_ ? bytes_up_ : bytes_down_) += static_cast<uint64_t>(n);
-  src.last_active = self_->clock().now();
+  note_read(src, static_cast<size_t>(n));
   dst.pipe_read = r;
   dst.pipe_write = w;
   dst.piped = static_cast<size_t>(n);

@@ -99,6 +99,8 @@ class direct_pump : public byte_pump {
   void on_writable(side& dst);
   void on_error(side& s);
   void deliver(side& src, side& dst, const char* data, size_t n);
+  ssize_t copy_read(side& src, side& dst);
+  void note_read(side& src, size_t n);
   ssize_t splice_read(side& src, side& dst);
   bool can_splice(const side& dst) const;
   bool send_piped(side& dst);
