@@ -127,9 +127,14 @@ thread_local pipe_pool pipes;
 class direct_pump::endpoint : public net::event_handler {
  public:
   endpoint(net::default_multiplexer& mpx, int fd, direct_pump* pump, bool client)
-      : net::event_handler(mpx, fd), pump_(pump), client_(client) {
+      : net::event_handler(mpx, net::invalid_native_socket), pump_(pump), client_(client) {
+    // Given the fd only now: CAF's constructor would make it non-blocking again (two fcntl
+    // calls; accept4() and the dialer's socket() made it so already) and set TCP_NODELAY,
+    // which is set here once with the keep-alive CAF's scribes have.
+    fd_ = fd;
     int on = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));  // as CAF's scribes do
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
   }
 
   void want_read(bool on) {
@@ -407,6 +412,9 @@ ssize_t direct_pump::splice_read(side& src, side& dst) {
 }
 
 bool direct_pump::send_piped(side& dst) {
+  if (dst.pipe_read < 0) {
+    return true;  // no pipe: nothing spliced toward `dst` is waiting
+  }
   while (dst.piped > 0) {
     auto w = ::splice(dst.pipe_read, nullptr, dst.fd, nullptr, dst.piped,
                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);

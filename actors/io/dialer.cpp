@@ -90,7 +90,12 @@ class connect_watch : public net::event_handler {
  public:
   connect_watch(net::default_multiplexer& mpx, int fd, std::shared_ptr<dialer_link> link,
                 uint64_t id)
-      : net::event_handler(mpx, fd), link_(std::move(link)), id_(id) {}
+      : net::event_handler(mpx, net::invalid_native_socket), link_(std::move(link)), id_(id) {
+    // Given the fd only now, past CAF's constructor and its fcntl and setsockopt calls: a
+    // watch only waits for writability, start_connect made the socket non-blocking, and
+    // whoever takes the socket (a scribe, a pump) sets its own options.
+    fd_ = fd;
+  }
 
   void start() { backend().add(net::operation::write, fd(), this); }
 
