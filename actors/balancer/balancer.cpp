@@ -164,13 +164,13 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
   picker_config pcfg{cfg.backends,      cfg.algorithm,    cfg.seed,
                      cfg.log,           cfg.hash_balance, cfg.queue_timeout,
                      cfg.drain_timeout, cfg.slow_start,   cfg.outlier};
-  auto picker = spawn_picker(sys, pcfg);
+  auto picker = spawn_picker_with_fast_path(sys, pcfg);
   if (!picker) {
     return picker.error();
   }
   balancer_handle result;
   result.id = cfg.id;
-  result.picker = *picker;
+  result.picker = picker->first;
   result.dialer = spawn_dialer(sys);
   listener_config lcfg;
   lcfg.host = cfg.host;
@@ -189,7 +189,8 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
     access_log = *log;
     result.access_log = log->writer;
   }
-  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, access_log};
+  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, access_log,
+                               picker->second};
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   lcfg.reuse_port = cfg.loops > 1;

@@ -238,8 +238,12 @@ class listener : public broker_base {
     }
     auto fds = watch_->take();
     if (!fds.empty()) {
-      // One message per batch, not per connection: the picker only counts them.
-      send(cfg_.sessions.picker, accepted_atom_v, static_cast<uint64_t>(fds.size()));
+      // One message per batch, not per connection (none when the fast path takes the
+      // count): the picker only counts them.
+      auto n = static_cast<uint64_t>(fds.size());
+      if (!cfg_.sessions.fast || !cfg_.sessions.fast->accepted(n)) {
+        send(cfg_.sessions.picker, accepted_atom_v, n);
+      }
     }
     for (int fd : fds) {
       // The direct pump owns the bare socket; only the broker pump reads through a scribe.

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 
@@ -52,6 +53,7 @@ struct picker_state {
   std::vector<session_closer_actor> closers;  // the listener of each I/O loop
   uint64_t next_ticket = 0;
   std::mt19937_64 rng;  // slow start's draws, seeded
+  caf::actor_clock* clock = nullptr;  // the system's: slow start's ramps
 
   protocols::backend_row* find(const std::string& id) {
     for (auto& row : stats.backends) {
@@ -80,12 +82,34 @@ struct picker_state {
   }
 };
 
-using picker_self = picker_actor::stateful_pointer<picker_state>;
+}  // namespace
+
+/// The registry, shared by the picker actor and its fast path; every access holds `mtx`.
+struct picker_fast_path::core {
+  std::mutex mtx;
+  picker_state st;
+};
+
+namespace {
+
+struct picker_holder {
+  std::shared_ptr<picker_fast_path::core> core;
+};
+
+using picker_self = picker_actor::stateful_pointer<picker_holder>;
+
+picker_state& st_of(picker_self self) {
+  return self->state.core->st;
+}
+
+/// Held by every handler of the picker: the fast path may run on an I/O loop meanwhile.
+std::unique_lock<std::mutex> lock(picker_self self) {
+  return std::unique_lock<std::mutex>{self->state.core->mtx};
+}
 
 /// Whether a backend under slow start takes part in this pick: with the probability its
 /// ramp has reached (always, once its window has passed or without slow start).
-bool ramped_in(picker_self self, const protocols::backend_row& row) {
-  auto& st = self->state;
+bool ramped_in(picker_state& st, const protocols::backend_row& row) {
   if (st.cfg.slow_start.count() == 0) {
     return true;
   }
@@ -93,7 +117,7 @@ bool ramped_in(picker_self self, const protocols::backend_row& row) {
   if (!x.up_since) {
     return true;
   }
-  auto since = self->clock().now() - *x.up_since;
+  auto since = st.clock->now() - *x.up_since;
   if (since >= st.cfg.slow_start) {
     x.up_since.reset();
     return true;
@@ -104,22 +128,20 @@ bool ramped_in(picker_self self, const protocols::backend_row& row) {
 
 /// Lets the policy choose among the usable, not excluded backends; `queueing` also
 /// offers full ones (and counts their queues as load).
-std::optional<size_t> choose(picker_self self, const std::vector<std::string>& exclude,
+std::optional<size_t> choose(picker_state& st, const std::vector<std::string>& exclude,
                              bool queueing, const std::string& key) {
-  auto& st = self->state;
   st.scratch.clear();
   for (auto& row : st.stats.backends) {
     bool excluded = std::find(exclude.begin(), exclude.end(), row.id) != exclude.end();
     bool eligible = picker_state::usable(row) && !excluded &&
-                    (queueing || !picker_state::full(row)) && ramped_in(self, row);
+                    (queueing || !picker_state::full(row)) && ramped_in(st, row);
     st.scratch.push_back(
         {eligible, row.active + row.pending + (queueing ? row.queued : 0), row.weight, row.id});
   }
   return st.policy->pick(st.scratch, key);
 }
 
-protocols::backend_pick take(picker_self self, size_t i) {
-  auto& st = self->state;
+protocols::backend_pick take(picker_state& st, size_t i) {
   ++st.stats.backends[i].pending;
   auto& be = st.cfg.backends[i];
   return protocols::backend_pick{be.id, be.address, be.port};
@@ -127,14 +149,14 @@ protocols::backend_pick take(picker_self self, size_t i) {
 
 /// Picks for a client: a backend with a free slot, or a place in a full one's queue.
 void dispatch(picker_self self, waiter w, const caf::actor& requester) {
-  auto& st = self->state;
-  if (auto chosen = choose(self, w.exclude, false, w.key)) {
-    w.rp.deliver(take(self, *chosen));
+  auto& st = st_of(self);
+  if (auto chosen = choose(st, w.exclude, false, w.key)) {
+    w.rp.deliver(take(st_of(self), *chosen));
     return;
   }
   std::optional<size_t> full;
   if (st.cfg.queue_timeout.count() > 0) {
-    full = choose(self, w.exclude, true, w.key);
+    full = choose(st, w.exclude, true, w.key);
   }
   if (!full) {
     w.rp.deliver(caf::make_error(l4_errc::no_healthy_backend));
@@ -155,7 +177,7 @@ void dispatch(picker_self self, waiter w, const caf::actor& requester) {
 /// Hands slots that opened at backend `i` to its queue, in order; a queue whose backend can
 /// no longer take anyone (down, draining, ejected) is dispatched again elsewhere.
 void serve_queue(picker_self self, const std::string& id) {
-  auto& st = self->state;
+  auto& st = st_of(self);
   auto i = st.index_of(id);
   if (i == st.stats.backends.size()) {
     return;
@@ -174,14 +196,14 @@ void serve_queue(picker_self self, const std::string& id) {
     auto w = std::move(q.front());
     q.pop_front();
     --st.stats.backends[i].queued;
-    w.rp.deliver(take(self, i));
+    w.rp.deliver(take(st_of(self), i));
   }
 }
 
 /// A backend became usable again (UP, ready, back from ejection, added): clients queued at
 /// full backends move to its free slots, oldest first.
 void offer_slots(picker_self self, const std::string& id) {
-  auto& st = self->state;
+  auto& st = st_of(self);
   auto i = st.index_of(id);
   if (i == st.stats.backends.size()) {
     return;
@@ -204,18 +226,18 @@ void offer_slots(picker_self self, const std::string& id) {
     auto w = std::move(from->front());
     from->pop_front();
     --from_row->queued;
-    w.rp.deliver(take(self, i));
+    w.rp.deliver(take(st_of(self), i));
   }
 }
 
 void log_event(picker_self self, const std::string& text) {
-  if (self->state.cfg.log) {
+  if (st_of(self).cfg.log) {
     log_line("[picker] " + text);
   }
 }
 
 void drop_backend(picker_self self, const std::string& id) {
-  auto& st = self->state;
+  auto& st = st_of(self);
   auto i = st.index_of(id);
   if (i == st.stats.backends.size()) {
     return;
@@ -234,11 +256,11 @@ void drop_backend(picker_self self, const std::string& id) {
 /// A connection of `id` ended or was released: its slot goes to the queue, and a removed
 /// backend whose last connection ended goes.
 void slot_freed(picker_self self, const std::string& id) {
-  auto* row = self->state.find(id);
+  auto* row = st_of(self).find(id);
   if (row == nullptr) {
     return;
   }
-  auto& x = self->state.extra[id];
+  auto& x = st_of(self).extra[id];
   if (x.removing && row->active + row->pending == 0) {
     drop_backend(self, id);
     return;
@@ -249,7 +271,7 @@ void slot_freed(picker_self self, const std::string& id) {
 /// Counts a failure of `id` for outlier detection (a failed connect, or a connection the
 /// backend reset) and ejects it when that makes enough in a row.
 void outlier_failure(picker_self self, const std::string& id) {
-  auto& st = self->state;
+  auto& st = st_of(self);
   auto* row = st.find(id);
   if (row == nullptr) {
     return;
@@ -280,15 +302,17 @@ protocols::backend_row make_row(const protocols::backend_spec& be) {
 
 caf::error unknown_backend(picker_self self, const std::string& id) {
   std::string known;
-  for (auto& row : self->state.stats.backends) {
+  for (auto& row : st_of(self).stats.backends) {
     known += (known.empty() ? "" : ", ") + row.id;
   }
   return caf::make_error(l4_errc::bad_config,
                          fmt::format("unknown backend \"{}\" (known: {})", id, known));
 }
 
-picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
-  auto& st = self->state;
+/// Fills the registry before the picker and its fast path start: the actor initializes
+/// asynchronously, and a session may pick through the fast path before it did.
+void init_registry(picker_state& st, picker_config cfg, caf::actor_clock& clock) {
+  st.clock = &clock;
   st.policy = make_policy(cfg.algorithm, cfg.seed, cfg.hash_balance);
   st.stats.algorithm = st.policy->name();
   st.outliers = outlier_detector{cfg.outlier};
@@ -297,8 +321,14 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
     st.stats.backends.push_back(make_row(be));
   }
   st.cfg = std::move(cfg);
+}
+
+picker_actor::behavior_type picker_impl(picker_self self,
+                                        std::shared_ptr<picker_fast_path::core> core) {
+  self->state.core = std::move(core);
   self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& subs = self->state.subscribers;
+    auto guard = lock(self);
+    auto& subs = st_of(self).subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [&](const caf::actor& x) { return x.address() == msg.source; }),
                subs.end());
@@ -306,6 +336,7 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
   return {
       [self](pick_atom,
              const std::vector<std::string>& exclude) -> caf::result<protocols::backend_pick> {
+        auto guard = lock(self);
         auto rp = self->make_response_promise<protocols::backend_pick>();
         dispatch(self, waiter{0, exclude, rp, {}},
                  caf::actor_cast<caf::actor>(self->current_sender()));
@@ -313,20 +344,23 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
       },
       [self](pick_atom, const std::vector<std::string>& exclude,
              const std::string& key) -> caf::result<protocols::backend_pick> {
+        auto guard = lock(self);
         auto rp = self->make_response_promise<protocols::backend_pick>();
         dispatch(self, waiter{0, exclude, rp, key},
                  caf::actor_cast<caf::actor>(self->current_sender()));
         return rp;
       },
       [self](opened_atom, const std::string& id) {
-        if (auto* row = self->state.find(id)) {
+        auto guard = lock(self);
+        if (auto* row = st_of(self).find(id)) {
           --row->pending;
           ++row->active;
           ++row->total;
         }
       },
       [self](failed_atom, const std::string& id) {
-        if (auto* row = self->state.find(id)) {
+        auto guard = lock(self);
+        if (auto* row = st_of(self).find(id)) {
           --row->pending;
           ++row->failures;
           outlier_failure(self, id);
@@ -334,22 +368,25 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         }
       },
       [self](retry_atom, const std::string& id) {
-        if (auto* row = self->state.find(id)) {
+        auto guard = lock(self);
+        if (auto* row = st_of(self).find(id)) {
           ++row->retries;
         }
       },
       [self](caf::close_atom, const std::string& id) {
-        if (auto* row = self->state.find(id)) {
+        auto guard = lock(self);
+        if (auto* row = st_of(self).find(id)) {
           --row->pending;
           slot_freed(self, id);
         }
       },
       [self](const protocols::session_finished& msg) {
+        auto guard = lock(self);
         if (msg.backend_id.empty()) {
-          ++self->state.stats.no_backend;
+          ++st_of(self).stats.no_backend;
           return;
         }
-        if (auto* row = self->state.find(msg.backend_id)) {
+        if (auto* row = st_of(self).find(msg.backend_id)) {
           --row->active;
           row->bytes_in += msg.bytes_in;
           row->bytes_out += msg.bytes_out;
@@ -359,13 +396,14 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
           if (msg.backend_reset) {
             outlier_failure(self, msg.backend_id);
           } else {
-            self->state.outliers.succeeded(msg.backend_id);
+            st_of(self).outliers.succeeded(msg.backend_id);
           }
           slot_freed(self, msg.backend_id);
         }
       },
       [self](const protocols::backend_health_changed& msg) {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         if (auto* row = st.find(msg.backend_id)) {
           if (msg.healthy && !row->healthy && st.cfg.slow_start.count() > 0) {
             st.extra[row->id].up_since = self->clock().now();
@@ -379,16 +417,25 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         }
       },
       [self](caf::join_atom, caf::actor subscriber) {
+        auto guard = lock(self);
         self->monitor(subscriber);
-        self->state.subscribers.push_back(std::move(subscriber));
+        st_of(self).subscribers.push_back(std::move(subscriber));
       },
       [self](caf::join_atom, session_closer_actor closer) {
-        self->state.closers.push_back(std::move(closer));
+        auto guard = lock(self);
+        st_of(self).closers.push_back(std::move(closer));
       },
-      [self](accepted_atom) { ++self->state.stats.accepted; },
-      [self](accepted_atom, uint64_t n) { self->state.stats.accepted += n; },
+      [self](accepted_atom) {
+        auto guard = lock(self);
+        ++st_of(self).stats.accepted;
+      },
+      [self](accepted_atom, uint64_t n) {
+        auto guard = lock(self);
+        st_of(self).stats.accepted += n;
+      },
       [self](caf::add_atom, const protocols::backend_spec& be) -> caf::result<std::string> {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         if (st.find(be.id) != nullptr) {
           return caf::make_error(l4_errc::bad_config,
                                  fmt::format("backend \"{}\" already exists", be.id));
@@ -405,16 +452,18 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         return text;
       },
       [self](caf::put_atom, const protocols::backend_spec& be) {
+        auto guard = lock(self);
         // A name re-resolved to another address: new picks go there, open sessions stay.
-        for (auto& known : self->state.cfg.backends) {
+        for (auto& known : st_of(self).cfg.backends) {
           if (known.id == be.id) {
             known.address = be.address;
           }
         }
       },
       [self](caf::delete_atom, const std::string& id) -> caf::result<std::string> {
+        auto guard = lock(self);
         // Open sessions keep their backend until they end or the drain timeout.
-        auto& st = self->state;
+        auto& st = st_of(self);
         auto* row = st.find(id);
         if (row == nullptr) {
           return unknown_backend(self, id);
@@ -437,7 +486,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         return text;
       },
       [self](drain_atom, const std::string& id, uint64_t generation) {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         auto* row = st.find(id);
         if (row == nullptr || !st.extra[id].removing || st.extra[id].generation != generation) {
           return;
@@ -450,7 +500,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         drop_backend(self, id);
       },
       [self](drain_atom, const std::string& id) -> caf::result<std::string> {
-        auto* row = self->state.find(id);
+        auto guard = lock(self);
+        auto* row = st_of(self).find(id);
         if (row == nullptr) {
           return unknown_backend(self, id);
         }
@@ -462,7 +513,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         return text;
       },
       [self](ready_atom, const std::string& id) -> caf::result<std::string> {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         auto* row = st.find(id);
         if (row == nullptr) {
           return unknown_backend(self, id);
@@ -478,7 +530,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         return text;
       },
       [self](weight_atom, const std::string& id, uint32_t weight) -> caf::result<std::string> {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         auto* row = st.find(id);
         if (row == nullptr) {
           return unknown_backend(self, id);
@@ -495,7 +548,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         return text;
       },
       [self](caf::timeout_atom, uint64_t ticket) {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         for (auto& row : st.stats.backends) {
           auto& q = st.extra[row.id].queue;
           auto i =
@@ -511,7 +565,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         }
       },
       [self](eject_atom, const std::string& id, uint64_t generation) {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         auto* row = st.find(id);
         if (row == nullptr || st.extra[id].generation != generation || !st.outliers.restore(id)) {
           return;
@@ -524,7 +579,8 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         offer_slots(self, id);
       },
       [self](caf::put_atom, algo_atom, const std::string& name) -> caf::result<std::string> {
-        auto& st = self->state;
+        auto guard = lock(self);
+        auto& st = st_of(self);
         auto next = make_policy(name, st.cfg.seed, st.cfg.hash_balance);
         if (!next) {
           return caf::make_error(l4_errc::bad_config, fmt::format("unknown algorithm \"{}\" ({})",
@@ -537,13 +593,17 @@ picker_actor::behavior_type picker_impl(picker_self self, picker_config cfg) {
         st.stats.algorithm = st.policy->name();
         return st.stats.algorithm;
       },
-      [self](caf::get_atom, stats_atom) { return self->state.stats; },
+      [self](caf::get_atom, stats_atom) {
+        auto guard = lock(self);
+        return st_of(self).stats;
+      },
   };
 }
 
 }  // namespace
 
-caf::expected<picker_actor> spawn_picker(caf::actor_system& sys, picker_config cfg) {
+caf::expected<std::pair<picker_actor, std::shared_ptr<picker_fast_path>>>
+spawn_picker_with_fast_path(caf::actor_system& sys, picker_config cfg) {
   if (cfg.backends.empty()) {
     return caf::make_error(l4_errc::bad_config, "no backends");
   }
@@ -551,7 +611,125 @@ caf::expected<picker_actor> spawn_picker(caf::actor_system& sys, picker_config c
     return caf::make_error(l4_errc::bad_config, fmt::format("unknown algorithm \"{}\" ({})",
                                                             cfg.algorithm, policy_names()));
   }
-  return sys.spawn(picker_impl, std::move(cfg));
+  auto core = std::make_shared<picker_fast_path::core>();
+  init_registry(core->st, std::move(cfg), sys.clock());
+  auto picker = sys.spawn(picker_impl, core);
+  return std::make_pair(picker, std::make_shared<picker_fast_path>(std::move(core)));
+}
+
+caf::expected<picker_actor> spawn_picker(caf::actor_system& sys, picker_config cfg) {
+  auto spawned = spawn_picker_with_fast_path(sys, std::move(cfg));
+  if (!spawned) {
+    return spawned.error();
+  }
+  return spawned->first;
+}
+
+// The fast path never waits for the lock (try_to_lock): an I/O loop must not block behind
+// the picker, whose handlers answer promises, i.e. write into the loops' pipes.
+
+std::optional<protocols::backend_pick> picker_fast_path::pick(
+    const std::vector<std::string>& exclude, const std::string& key) {
+  std::unique_lock<std::mutex> guard{core_->mtx, std::try_to_lock};
+  if (!guard) {
+    return std::nullopt;
+  }
+  auto& st = core_->st;
+  for (auto& row : st.stats.backends) {
+    if (row.queued > 0) {
+      return std::nullopt;  // clients wait: the picker serves them first, in order
+    }
+  }
+  auto chosen = choose(st, exclude, false, key);
+  if (!chosen) {
+    return std::nullopt;  // the picker queues or refuses
+  }
+  return take(st, *chosen);
+}
+
+bool picker_fast_path::opened(const std::string& id) {
+  std::unique_lock<std::mutex> guard{core_->mtx, std::try_to_lock};
+  if (!guard) {
+    return false;
+  }
+  if (auto* row = core_->st.find(id)) {
+    --row->pending;
+    ++row->active;
+    ++row->total;
+  }
+  return true;
+}
+
+bool picker_fast_path::retried(const std::string& id) {
+  std::unique_lock<std::mutex> guard{core_->mtx, std::try_to_lock};
+  if (!guard) {
+    return false;
+  }
+  if (auto* row = core_->st.find(id)) {
+    ++row->retries;
+  }
+  return true;
+}
+
+namespace {
+
+/// Whether a slot freed at backend `id` needs the picker: clients queued there, or the
+/// backend is being removed.
+bool slot_needs_picker(picker_state& st, const std::string& id) {
+  auto i = st.extra.find(id);
+  return i != st.extra.end() && (i->second.removing || !i->second.queue.empty());
+}
+
+}  // namespace
+
+bool picker_fast_path::released(const std::string& id) {
+  std::unique_lock<std::mutex> guard{core_->mtx, std::try_to_lock};
+  if (!guard) {
+    return false;
+  }
+  auto& st = core_->st;
+  auto* row = st.find(id);
+  if (row == nullptr) {
+    return true;
+  }
+  if (slot_needs_picker(st, id)) {
+    return false;
+  }
+  --row->pending;
+  return true;
+}
+
+bool picker_fast_path::finished(const protocols::session_finished& msg) {
+  std::unique_lock<std::mutex> guard{core_->mtx, std::try_to_lock};
+  if (!guard) {
+    return false;
+  }
+  auto& st = core_->st;
+  if (msg.backend_id.empty()) {
+    ++st.stats.no_backend;
+    return true;
+  }
+  auto* row = st.find(msg.backend_id);
+  if (row == nullptr) {
+    return true;
+  }
+  if (msg.backend_reset || slot_needs_picker(st, msg.backend_id)) {
+    return false;  // an outlier failure (maybe an ejection and its timer), a queue, a removal
+  }
+  --row->active;
+  row->bytes_in += msg.bytes_in;
+  row->bytes_out += msg.bytes_out;
+  st.outliers.succeeded(msg.backend_id);
+  return true;
+}
+
+bool picker_fast_path::accepted(uint64_t n) {
+  std::unique_lock<std::mutex> guard{core_->mtx, std::try_to_lock};
+  if (!guard) {
+    return false;
+  }
+  core_->st.stats.accepted += n;
+  return true;
 }
 
 std::string format_stats_table(const std::string& title, const protocols::balancer_stats& st) {

@@ -27,6 +27,9 @@
 // monitors nothing; the balancer owns it.
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -91,6 +94,40 @@ struct picker_config {
 
 /// Spawns a picker; fails on an unknown algorithm or an empty backend list.
 caf::expected<picker_actor> spawn_picker(caf::actor_system& sys, picker_config cfg);
+
+class picker_fast_path;
+
+/// Spawns a picker and returns, beside it, its fast path for the sessions of live I/O loops.
+caf::expected<std::pair<picker_actor, std::shared_ptr<picker_fast_path>>>
+spawn_picker_with_fast_path(caf::actor_system& sys, picker_config cfg);
+
+/// The picker's registry as the I/O loops reach it without a message: a session picks and
+/// reports on its own thread instead of waking the picker's (two thread switches and a pipe
+/// write into the loop per pick, one switch per report). Each call takes the registry's lock
+/// if it is free and does only what needs no message of the picker's own (no queue to
+/// serve, no timer, no removal, no ejection); otherwise it returns false (or no pick) and the
+/// caller sends the message instead, which the picker handles as before. Once a session sent
+/// one report, it sends the rest too: the picker applies them in order, so a fast report
+/// overtaking a message in its mailbox could count a connection closed before it opened.
+/// Virtual runs leave it out: their order is the scheduler's, deterministic.
+class picker_fast_path {
+ public:
+  struct core;
+  explicit picker_fast_path(std::shared_ptr<core> c) : core_(std::move(c)) {}
+
+  /// A backend with a free slot, chosen by the policy, as the picker would pick it; none
+  /// when clients queue anywhere, every backend is full or unusable, or the lock is busy.
+  std::optional<protocols::backend_pick> pick(const std::vector<std::string>& exclude,
+                                              const std::string& key);
+  bool opened(const std::string& id);
+  bool retried(const std::string& id);
+  bool released(const std::string& id);  ///< a pick not used (`close_atom`)
+  bool finished(const protocols::session_finished& msg);
+  bool accepted(uint64_t n);
+
+ private:
+  std::shared_ptr<core> core_;
+};
 
 /// Renders the stats table a user watches: one row per backend.
 std::string format_stats_table(const std::string& title, const protocols::balancer_stats& st);

@@ -63,6 +63,9 @@ struct session_deps {
   picker_actor picker;
   dialer_actor dialer;
   access_log_handle access_log;  ///< gets an access_record when the session ends; off: empty
+  /// Live sessions pick and report through it without a message when it is free (see
+  /// picker_fast_path); none: every pick and report is a message (virtual runs).
+  std::shared_ptr<picker_fast_path> fast;
 };
 
 /// Moves the scribe of `client` out of `owner` into a new session broker and links it to

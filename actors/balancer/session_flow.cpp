@@ -45,7 +45,23 @@ caf::message_handler session_flow<Self>::handlers() {
 }
 
 template <class Self>
+template <class FastCall, class... Ts>
+void session_flow<Self>::tell_picker(FastCall fast_call, Ts&&... msg) {
+  if (deps_.fast && !reports_sent_ && fast_call(*deps_.fast)) {
+    return;
+  }
+  reports_sent_ = true;
+  self_->send(deps_.picker, std::forward<Ts>(msg)...);
+}
+
+template <class Self>
 void session_flow<Self>::request_pick() {
+  if (deps_.fast) {
+    if (auto pick = deps_.fast->pick(tried_, client_address_)) {
+      picked(*pick);
+      return;
+    }
+  }
   busy_ = true;
   // Live, no request timeout: the picker always answers (a pick, or queue_timeout after the
   // queue timeout) and a dead picker's bouncer answers at once; a request timeout would cost
@@ -54,13 +70,7 @@ void session_flow<Self>::request_pick() {
       .then(
           [this](const protocols::backend_pick& pick) {
             busy_ = false;
-            note_.picked();
-            if (transport_.finished()) {
-              self_->send(deps_.picker, caf::close_atom_v, pick.id);
-              maybe_quit();
-              return;
-            }
-            dial(pick);
+            picked(pick);
           },
           [this](const caf::error& err) {
             busy_ = false;
@@ -68,6 +78,18 @@ void session_flow<Self>::request_pick() {
                                                                   : termination::no_backend);
             give_up();
           });
+}
+
+template <class Self>
+void session_flow<Self>::picked(const protocols::backend_pick& pick) {
+  note_.picked();
+  if (transport_.finished()) {
+    tell_picker([&](picker_fast_path& f) { return f.released(pick.id); }, caf::close_atom_v,
+                pick.id);
+    maybe_quit();
+    return;
+  }
+  dial(pick);
 }
 
 template <class Self>
@@ -83,7 +105,8 @@ void session_flow<Self>::dial(const protocols::backend_pick& pick) {
               busy_ = false;
               if (err == protocols::l4_errc::local_failure) {
                 // Our shortage, not the backend's: release the pick uncounted.
-                self_->send(deps_.picker, caf::close_atom_v, id);
+                tell_picker([&](picker_fast_path& f) { return f.released(id); },
+                            caf::close_atom_v, id);
                 if (transport_.finished()) {
                   maybe_quit();
                 } else {
@@ -102,7 +125,7 @@ template <class Self>
 void session_flow<Self>::connected(const std::string& id, dialed_socket sock) {
   busy_ = false;
   if (transport_.finished()) {
-    self_->send(deps_.picker, caf::close_atom_v, id);
+    tell_picker([&](picker_fast_path& f) { return f.released(id); }, caf::close_atom_v, id);
     maybe_quit();
     return;  // the client left meanwhile; `sock` closes itself
   }
@@ -113,18 +136,19 @@ void session_flow<Self>::connected(const std::string& id, dialed_socket sock) {
   }
   backend_id_ = id;
   note_.connected();
-  self_->send(deps_.picker, opened_atom_v, id);
+  tell_picker([&](picker_fast_path& f) { return f.opened(id); }, opened_atom_v, id);
   transport_.attach_backend(std::move(sock));
 }
 
 template <class Self>
 void session_flow<Self>::connect_failed(const std::string& id, termination why) {
-  self_->send(deps_.picker, failed_atom_v, id);
+  // Always a message: a failure may eject the backend, which takes the picker's timer.
+  tell_picker([](picker_fast_path&) { return false; }, failed_atom_v, id);
   if (transport_.finished()) {
     maybe_quit();
   } else if (tried_.size() <= deps_.cfg.retries) {
     note_.retried();
-    self_->send(deps_.picker, retry_atom_v, id);
+    tell_picker([&](picker_fast_path& f) { return f.retried(id); }, retry_atom_v, id);
     schedule_retry();
   } else {
     note_.ending(why);
@@ -198,9 +222,9 @@ void session_flow<Self>::report() {
   if (backend_id_.empty() && !gave_up_) {
     return;
   }
-  self_->send(deps_.picker,
-              protocols::session_finished{backend_id_, transport_.bytes_up(),
-                                          transport_.bytes_down(), transport_.backend_reset()});
+  protocols::session_finished msg{backend_id_, transport_.bytes_up(), transport_.bytes_down(),
+                                  transport_.backend_reset()};
+  tell_picker([&](picker_fast_path& f) { return f.finished(msg); }, msg);
 }
 
 template class session_flow<caf::io::broker>;

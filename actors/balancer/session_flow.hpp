@@ -121,7 +121,11 @@ class session_flow {
   uint16_t client_port() const { return client_port_; }
 
  private:
+  void picked(const protocols::backend_pick& pick);
   void dial(const protocols::backend_pick& pick);
+  /// Reports to the picker: through the fast path while it takes them, else as `msg`.
+  template <class FastCall, class... Ts>
+  void tell_picker(FastCall fast_call, Ts&&... msg);
   void connected(const std::string& id, dialed_socket sock);
   void connect_failed(const std::string& id, termination why);
   void schedule_retry();
@@ -139,6 +143,7 @@ class session_flow {
   std::string client_address_;  // the hashing algorithms' key
   uint16_t client_port_ = 0;
   bool busy_ = false;     // a pick, dial or retry wait is in flight
+  bool reports_sent_ = false;  // a report went as a message: the rest follow it (fast path)
   bool gave_up_ = false;  // no backend could be had
   std::minstd_rand rng_;  // the backoff's jitter
   access_note note_;

@@ -171,7 +171,8 @@ caf::expected<balancer_handle> spawn_virtual_balancer(caf::actor_system& sys, ba
   lcfg.max_conns = cfg.max_conns;
   lcfg.id = cfg.id;
   lcfg.log = cfg.log;
-  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, {}};  // no access log
+  // No access log; no fast path: every pick is a message, in the scheduler's order.
+  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, {}, {}};
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   auto listener = sys.spawn<vlistener>(lcfg, net, bound->first);
