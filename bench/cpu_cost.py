@@ -19,7 +19,8 @@ a cross-check). Per-connection figures divide by the requests wrk completed (eac
 connection with Connection: close). CPU time and switch counts are what contention on a
 busy machine distorts least; the rates are printed but mean little on a loaded machine.
 
-A variant is NAME or NAME|VAR=VALUE|VAR=VALUE: extra environment for that lb.
+A variant is NAME or NAME|VAR=VALUE|VAR=VALUE: extra environment for that lb; the pair
+bin=PATH runs another lb binary for that variant (before/after builds in one run).
 Everything runs on 127.0.0.1; every phase and wait is bounded in time.
 """
 
@@ -258,7 +259,8 @@ def main():
             for name, extra in variants:
                 port = free_port()
                 with open(os.path.join(tmp, f"lb-{name}-{rep}.log"), "w") as log:
-                    lb = start_lb(args.lb, port, backend, extra, log)
+                    env_extra = {k: v for k, v in extra.items() if k != "bin"}
+                    lb = start_lb(extra.get("bin", args.lb), port, backend, env_extra, log)
                 if lb is None:
                     print(f"cpu_cost: lb ({name}) did not come up", file=sys.stderr)
                     continue
