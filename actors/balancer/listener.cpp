@@ -317,6 +317,7 @@ caf::expected<std::shared_ptr<listener_loops>> listener_loops::spawn(size_t n, l
     // system, so one scheduler thread is plenty here.
     acfg->set("scheduler.max-threads", 1);
     auto sys = std::make_unique<caf::actor_system>(*acfg);
+    widen_loop_pipes();
     auto dialer = spawn_dialer(*sys);
     auto lcfg = cfg;
     lcfg.sessions.dialer = dialer;

@@ -1,6 +1,12 @@
 #include "actors/io/system.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <charconv>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include <caf/actor_system_config.hpp>
@@ -47,6 +53,28 @@ std::optional<scheduler_kind> parse_scheduler_kind(std::string_view text) {
     return scheduler_kind::stealing;
   }
   return std::nullopt;
+}
+
+void widen_loop_pipes() {
+  static std::mutex mtx;  // systems may start on several threads (listener_loops)
+  std::lock_guard<std::mutex> guard{mtx};
+  int max_size = 1 << 20;
+  if (std::ifstream in{"/proc/sys/fs/pipe-max-size"}; in) {
+    in >> max_size;
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator{"/proc/self/fd", ec}) {
+    int fd = -1;
+    auto name = entry.path().filename().string();
+    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), fd);
+    struct stat st {};
+    if (err != std::errc{} || ::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+      continue;
+    }
+    if (::fcntl(fd, F_GETPIPE_SZ) < max_size) {
+      ::fcntl(fd, F_SETPIPE_SZ, max_size);  // best effort: a smaller pipe still works
+    }
+  }
 }
 
 void configure_scheduler(caf::actor_system_config& cfg, scheduler_kind kind) {

@@ -28,6 +28,15 @@ std::string_view to_string(scheduler_kind kind);
 /// The kind named `text` ("sharing", "stealing"); nullopt for anything else.
 std::optional<scheduler_kind> parse_scheduler_kind(std::string_view text);
 
+/// Widens every pipe this process holds to the system's maximum (1 MiB here: 131,072
+/// pending jobs instead of 8,192). Call it once an actor system was constructed. Each CAF
+/// multiplexer takes jobs from other threads through a pipe whose writers block when it is
+/// full, and CAF 0.17.6 can deadlock there: its clock thread, shipping a timer to a broker,
+/// blocks on the full pipe while holding the clock's lock, and the loop, the pipe's only
+/// reader, blocks on that lock to set a timer. Seen in `sim run` at 2,000 clients/s with
+/// 7,900 clients told to stop at once; a wider pipe puts that far past what 20,000 fds allow.
+void widen_loop_pipes();
+
 /// Sets the scheduler policy of the actor system `cfg` will start.
 void configure_scheduler(caf::actor_system_config& cfg, scheduler_kind kind);
 

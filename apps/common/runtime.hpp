@@ -28,6 +28,7 @@ struct runtime {
     }
     configure_control_tls(cfg, tls);
     sys = std::make_unique<caf::actor_system>(cfg);
+    actors::widen_loop_pipes();
   }
 
   uint64_t files;  ///< the open-file limit now in force

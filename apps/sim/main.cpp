@@ -296,6 +296,7 @@ int run_on_stage(const run_options& opts, apps::signal_guard& signals,
     apps::configure_control_tls(sys_cfg, opts.control_tls);
   }
   caf::actor_system sys{sys_cfg};
+  actors::widen_loop_pipes();
   caf::scoped_actor self{sys};
   caf::expected<actors::stage> on{caf::error{}};
   if (opts.services) {
