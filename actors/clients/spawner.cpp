@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +70,7 @@ class spawner : public caf::event_based_actor {
           arrivals_.set_rate(rate);
           log("rate set to {:g}/s", arrivals_.rate());
           ++arrive_generation_;
+          due_.reset();  // the new rate's gaps count from now
           schedule_arrival();
         },
         [this](caf::put_atom, mix_atom, const protocols::client_mix& mix) {
@@ -138,12 +140,29 @@ class spawner : public caf::event_based_actor {
     }
   }
 
+  /// Arms the timer of the next arrival. Arrivals are due at absolute times, each gap
+  /// counted from the previous arrival's due time, not from when its message ran: timer,
+  /// wake-up and spawn take time, and relative gaps stretched by it (at 2,000/s, 15,400 of
+  /// 20,000 clients started in 10 s). Overdue arrivals start at once, a bounded number per
+  /// call so that the loop stays responsive; under virtual time nothing is ever overdue.
   void schedule_arrival() {
     if (!running_) {
       return;
     }
-    if (auto gap = arrivals_.next_gap()) {
-      send_later(this, *gap, arrive_atom_v, arrive_generation_);
+    auto now = clock().now();
+    for (int started = 0;; ++started) {
+      auto gap = arrivals_.next_gap();
+      if (!gap) {
+        due_.reset();
+        return;
+      }
+      due_ = (due_ ? *due_ : now) + *gap;
+      if (*due_ >= now || started == max_catch_up) {
+        auto wait = std::chrono::duration_cast<caf::timespan>(*due_ - now);
+        send_later(this, std::max(wait, caf::timespan{0}), arrive_atom_v, arrive_generation_);
+        return;
+      }
+      spawn_one();
     }
   }
 
@@ -252,7 +271,11 @@ class spawner : public caf::event_based_actor {
   client_stats final_;
   clock_type::time_point started_;
   clock_type::time_point finished_at_;
+  /// At most this many overdue arrivals start per call of schedule_arrival.
+  static constexpr int max_catch_up = 64;
+
   uint64_t arrive_generation_ = 0;
+  std::optional<clock_type::time_point> due_;  // of the arrival armed last
   uint64_t grace_generation_ = 0;
   uint64_t capped_ = 0;
   bool running_ = true;

@@ -18,6 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/backend/backend_server.hpp"
+#include "actors/clients/spawner.hpp"
 #include "actors/io/system.hpp"
 #include "actors/vnet/vbalancer.hpp"
 
@@ -63,6 +64,16 @@ struct virtual_world {
       sched.trigger_timeout();
     }
     FAIL("the virtual world did not reach its time within 100000 steps");
+  }
+
+  /// Runs what can run now, without moving virtual time; bounded in steps.
+  void settle_now() {
+    for (int i = 0; i < 100000; ++i) {
+      if (sched.run() == 0 && !mpx.try_exec_runnable()) {
+        return;
+      }
+    }
+    FAIL("the virtual world did not settle within 100000 steps");
   }
 
   /// Runs actors, brokers and timers until nothing is left; bounded in steps.
@@ -552,6 +563,49 @@ TEST_CASE(
                  caf::actor_cast<caf::actor>(lb->health), caf::actor_cast<caf::actor>(lb->dialer),
                  caf::actor_cast<caf::actor>(lb->resolver),
                  caf::actor_cast<caf::actor>(lb->control), backend, client}) {
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  }
+  w.settle();
+}
+
+TEST_CASE("arrivals that fell due while the run lagged start at once: the rate is kept",
+          "[vnet][spawner]") {
+  virtual_world w;
+  auto bound = w.net->listen("127.0.0.1", 0);
+  REQUIRE(bound);
+  actors::backend_config bcfg;
+  bcfg.port = bound->second;
+  bcfg.log = false;
+  auto backend = actors::spawn_backend_on(w.sys, bcfg, w.net->make_io(bound->first));
+  auto dialer = w.net->spawn_dialer(w.sys);
+  actors::spawner_config ccfg;
+  ccfg.address = "127.0.0.1";
+  ccfg.port = bound->second;
+  ccfg.rate = 100;  // uniform: one every 10 ms
+  ccfg.mix = *actors::parse_mix("idle=1");
+  ccfg.log = false;
+  ccfg.dialer = dialer;
+  std::weak_ptr<actors::vnet> weak = w.net;
+  ccfg.io = [weak]() -> std::unique_ptr<actors::broker_io> { return weak.lock()->make_io(); };
+  auto spawner = actors::spawn_spawner(w.sys, ccfg);
+  w.run_until(25ms);  // arrivals at 0, 10 and 20 ms
+  auto started = [&] {
+    auto st = std::make_shared<protocols::client_stats>();
+    w.sys.spawn([=](caf::event_based_actor* self) {
+      self->request(spawner, caf::infinite, caf::get_atom_v, stats_atom_v)
+          .then([=](const protocols::client_stats& x) { *st = x; });
+    });
+    w.settle_now();
+    return st->rows.at(static_cast<size_t>(protocols::client_kind::idle)).started;
+  };
+  CHECK(started() == 3);
+  // The run lags: 400 ms pass before the arrival due at 30 ms is handled. Everything due by
+  // then starts with it, as a loaded loop's would: 30, 40, ..., 420 ms, 40 clients.
+  w.sched.clock().advance_time(400ms);
+  w.settle_now();
+  CHECK(started() == 43);
+  for (auto& x : {caf::actor_cast<caf::actor>(spawner), caf::actor_cast<caf::actor>(backend),
+                  caf::actor_cast<caf::actor>(dialer)}) {
     caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   }
   w.settle();
