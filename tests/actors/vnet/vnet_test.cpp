@@ -591,10 +591,15 @@ TEST_CASE("arrivals that fell due while the run lagged start at once: the rate i
   w.run_until(25ms);  // arrivals at 0, 10 and 20 ms
   auto started = [&] {
     auto st = std::make_shared<protocols::client_stats>();
-    w.sys.spawn([=](caf::event_based_actor* self) {
-      self->request(spawner, caf::infinite, caf::get_atom_v, stats_atom_v)
-          .then([=](const protocols::client_stats& x) { *st = x; });
-    });
+    // The spawner and the result go in as arguments: CAF 0.17.6 binds a reference to a null
+    // tuple when a function actor takes none (UBSan reports it).
+    w.sys.spawn(
+        [](caf::event_based_actor* self, actors::spawner_actor sp,
+           std::shared_ptr<protocols::client_stats> out) {
+          self->request(sp, caf::infinite, caf::get_atom_v, stats_atom_v)
+              .then([out](const protocols::client_stats& x) { *out = x; });
+        },
+        spawner, st);
     w.settle_now();
     return st->rows.at(static_cast<size_t>(protocols::client_kind::idle)).started;
   };
