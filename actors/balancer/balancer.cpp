@@ -189,8 +189,8 @@ caf::expected<balancer_handle> spawn_balancer(caf::actor_system& sys, balancer_c
     access_log = *log;
     result.access_log = log->writer;
   }
-  lcfg.sessions = session_deps{cfg.session, result.picker, result.dialer, access_log,
-                               picker->second};
+  lcfg.sessions =
+      session_deps{cfg.session, result.picker, result.dialer, access_log, picker->second};
   lcfg.sessions.cfg.seed = cfg.seed;
   lcfg.sessions.cfg.queue_timeout = cfg.queue_timeout;
   lcfg.reuse_port = cfg.loops > 1;

@@ -52,7 +52,7 @@ struct picker_state {
   outlier_detector outliers;
   std::vector<session_closer_actor> closers;  // the listener of each I/O loop
   uint64_t next_ticket = 0;
-  std::mt19937_64 rng;  // slow start's draws, seeded
+  std::mt19937_64 rng;                // slow start's draws, seeded
   caf::actor_clock* clock = nullptr;  // the system's: slow start's ramps
 
   protocols::backend_row* find(const std::string& id) {

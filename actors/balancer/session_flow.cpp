@@ -105,8 +105,8 @@ void session_flow<Self>::dial(const protocols::backend_pick& pick) {
               busy_ = false;
               if (err == protocols::l4_errc::local_failure) {
                 // Our shortage, not the backend's: release the pick uncounted.
-                tell_picker([&](picker_fast_path& f) { return f.released(id); },
-                            caf::close_atom_v, id);
+                tell_picker([&](picker_fast_path& f) { return f.released(id); }, caf::close_atom_v,
+                            id);
                 if (transport_.finished()) {
                   maybe_quit();
                 } else {

@@ -142,10 +142,10 @@ class session_flow {
   std::string backend_id_;
   std::string client_address_;  // the hashing algorithms' key
   uint16_t client_port_ = 0;
-  bool busy_ = false;     // a pick, dial or retry wait is in flight
+  bool busy_ = false;          // a pick, dial or retry wait is in flight
   bool reports_sent_ = false;  // a report went as a message: the rest follow it (fast path)
-  bool gave_up_ = false;  // no backend could be had
-  std::minstd_rand rng_;  // the backoff's jitter
+  bool gave_up_ = false;       // no backend could be had
+  std::minstd_rand rng_;       // the backoff's jitter
   access_note note_;
 };
 
