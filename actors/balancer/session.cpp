@@ -30,8 +30,7 @@ class session : public broker_base, private session_transport {
         flow_(this, *this, std::move(deps), static_cast<uint64_t>(client.id())) {}
 
   caf::behavior make_behavior() override {
-    // One getpeername() for both, where remote_addr and remote_port would each make one.
-    auto [address, port] = client_endpoint();
+    auto [address, port] = remote_endpoint(client_);
     flow_.accepted(std::move(address), port);
     pump_ = make_pump(this, client_, flow_.config().pump);
     pump_->on_finished([this] { flow_.maybe_quit(); });
@@ -47,14 +46,6 @@ class session : public broker_base, private session_transport {
     // Drop the strong handles so that no cycle outlives the session.
     pump_.reset();
     flow_.release();
-  }
-
-  std::pair<std::string, uint16_t> client_endpoint() {
-    auto address = caf::io::broker::remote_addr(client_);
-    if (!address.empty()) {
-      return {std::move(address), caf::io::broker::remote_port(client_)};
-    }
-    return peer_endpoint(static_cast<int>(client_.id()));  // the direct pump's bare socket
   }
 
   bool finished() const override { return pump_->finished(); }

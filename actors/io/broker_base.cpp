@@ -19,14 +19,12 @@ bool broker_base::cleanup(caf::error&& reason, caf::execution_unit* host) {
   return caf::io::broker::cleanup(std::move(reason), host);
 }
 
-std::string broker_base::remote_addr(caf::io::connection_handle hdl) {
+std::pair<std::string, uint16_t> broker_base::remote_endpoint(caf::io::connection_handle hdl) {
   auto addr = caf::io::broker::remote_addr(hdl);
-  return addr.empty() ? peer_endpoint(static_cast<int>(hdl.id())).first : addr;
-}
-
-uint16_t broker_base::remote_port(caf::io::connection_handle hdl) {
-  auto port = caf::io::broker::remote_port(hdl);
-  return port == 0 ? peer_endpoint(static_cast<int>(hdl.id())).second : port;
+  if (!addr.empty()) {
+    return {std::move(addr), caf::io::broker::remote_port(hdl)};
+  }
+  return peer_endpoint(static_cast<int>(hdl.id()));
 }
 
 }  // namespace l4sim::actors

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <string>
+#include <utility>
+
 #include <caf/io/broker.hpp>
 
 namespace l4sim::actors {
@@ -21,15 +24,10 @@ class broker_base : public caf::io::broker {
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override;
 
-  using caf::io::broker::remote_addr;
-  using caf::io::broker::remote_port;
-
-  /// Returns the peer address of `hdl`'s scribe or, for a connection without one (a socket
-  /// the direct pump owns, actors/balancer/direct_pump.hpp), of the socket `hdl.id()`.
-  std::string remote_addr(caf::io::connection_handle hdl);
-
-  /// Returns the peer port, like `remote_addr`.
-  uint16_t remote_port(caf::io::connection_handle hdl);
+  /// Returns the peer address and port of `hdl`'s scribe or, for a connection without one
+  /// (a socket the direct pump owns, actors/balancer/direct_pump.hpp), of the socket
+  /// `hdl.id()`: one getpeername() for both.
+  std::pair<std::string, uint16_t> remote_endpoint(caf::io::connection_handle hdl);
 };
 
 }  // namespace l4sim::actors
