@@ -59,6 +59,12 @@ struct fast_fixture {
                  [&](const caf::error& err) { FAIL(caf::to_string(err)); });
     return result;
   }
+
+  /// Returns the row of backend `id` ("a" or "b") in `st`.
+  static const protocols::backend_row& row(const protocols::balancer_stats& st,
+                                           const std::string& id) {
+    return st.backends[id == "a" ? 0 : 1];
+  }
 };
 
 }  // namespace
@@ -77,18 +83,16 @@ TEST_CASE("fast picks and reports count like the picker's messages", "[picker]")
   CHECK(fx.fast->released(second->id));
   CHECK(fx.fast->accepted(2));
   st = fx.stats();
-  auto& row = st.backends[first->id == "a" ? 0 : 1];
-  CHECK(row.pending == 0);
-  CHECK(row.active == 1);
-  CHECK(row.total == 1);
+  CHECK(fx.row(st, first->id).pending == 0);
+  CHECK(fx.row(st, first->id).active == 1);
+  CHECK(fx.row(st, first->id).total == 1);
   CHECK(st.accepted == 2);
   CHECK(fx.fast->finished(protocols::session_finished{first->id, 10, 20, false}));
   CHECK(fx.fast->finished(protocols::session_finished{"", 0, 0, false}));
   st = fx.stats();
-  auto& done = st.backends[first->id == "a" ? 0 : 1];
-  CHECK(done.active == 0);
-  CHECK(done.bytes_in == 10);
-  CHECK(done.bytes_out == 20);
+  CHECK(fx.row(st, first->id).active == 0);
+  CHECK(fx.row(st, first->id).bytes_in == 10);
+  CHECK(fx.row(st, first->id).bytes_out == 20);
   CHECK(st.no_backend == 1);
 }
 

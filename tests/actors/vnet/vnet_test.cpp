@@ -66,6 +66,21 @@ struct virtual_world {
     FAIL("the virtual world did not reach its time within 100000 steps");
   }
 
+  /// A backend server listening on the virtual network, at a port the network picks.
+  struct listening_backend {
+    uint16_t port = 0;
+    actors::backend_actor actor;
+  };
+
+  listening_backend spawn_backend() {
+    auto bound = net->listen("127.0.0.1", 0);
+    REQUIRE(bound);
+    actors::backend_config bcfg;
+    bcfg.port = bound->second;
+    bcfg.log = false;
+    return {bound->second, actors::spawn_backend_on(sys, bcfg, net->make_io(bound->first))};
+  }
+
   /// Runs what can run now, without moving virtual time; bounded in steps.
   void settle_now() {
     for (int i = 0; i < 100000; ++i) {
@@ -154,17 +169,12 @@ TEST_CASE("a virtual connect to a port nobody listens on is refused", "[vnet]") 
 TEST_CASE("the backend server answers on the virtual network; kill closes, restart listens",
           "[vnet]") {
   virtual_world w;
-  auto bound = w.net->listen("127.0.0.1", 0);
-  REQUIRE(bound);
-  actors::backend_config bcfg;
-  bcfg.port = bound->second;
-  bcfg.log = false;
-  auto backend = actors::spawn_backend_on(w.sys, bcfg, w.net->make_io(bound->first));
+  auto [port, backend] = w.spawn_backend();
   auto dialer = w.net->spawn_dialer(w.sys);
   auto first = std::make_shared<seen>();
   // Held: an actor nobody references is gone (CAF ends it as unreachable), and the virtual
   // network refers to its ends' owners by address only.
-  auto first_peer = w.sys.spawn(peer, w.net, dialer, bound->second, std::string{"PING 7\n"}, first);
+  auto first_peer = w.sys.spawn(peer, w.net, dialer, port, std::string{"PING 7\n"}, first);
   w.settle();
   CHECK(first->bytes == "PONG 7\n");
   CHECK_FALSE(first->closed);
@@ -174,13 +184,13 @@ TEST_CASE("the backend server answers on the virtual network; kill closes, resta
   CHECK(first->closed);
   CHECK_FALSE(first->reset);
   auto refused = std::make_shared<seen>();
-  w.sys.spawn(peer, w.net, dialer, bound->second, std::string{"PING 8\n"}, refused);
+  w.sys.spawn(peer, w.net, dialer, port, std::string{"PING 8\n"}, refused);
   w.settle();
   CHECK(refused->dial_error);
   caf::anon_send(backend, restart_atom_v);
   w.settle();
   auto again = std::make_shared<seen>();
-  auto again_peer = w.sys.spawn(peer, w.net, dialer, bound->second, std::string{"PING 9\n"}, again);
+  auto again_peer = w.sys.spawn(peer, w.net, dialer, port, std::string{"PING 9\n"}, again);
   w.settle();
   CHECK_FALSE(again->dial_error);
   CHECK(again->bytes == "PONG 9\n");
@@ -571,16 +581,11 @@ TEST_CASE(
 TEST_CASE("arrivals that fell due while the run lagged start at once: the rate is kept",
           "[vnet][spawner]") {
   virtual_world w;
-  auto bound = w.net->listen("127.0.0.1", 0);
-  REQUIRE(bound);
-  actors::backend_config bcfg;
-  bcfg.port = bound->second;
-  bcfg.log = false;
-  auto backend = actors::spawn_backend_on(w.sys, bcfg, w.net->make_io(bound->first));
+  auto [port, backend] = w.spawn_backend();
   auto dialer = w.net->spawn_dialer(w.sys);
   actors::spawner_config ccfg;
   ccfg.address = "127.0.0.1";
-  ccfg.port = bound->second;
+  ccfg.port = port;
   ccfg.rate = 100;  // uniform: one every 10 ms
   ccfg.mix = *actors::parse_mix("idle=1");
   ccfg.log = false;
