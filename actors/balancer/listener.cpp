@@ -317,7 +317,6 @@ caf::expected<std::shared_ptr<listener_loops>> listener_loops::spawn(size_t n, l
     // system, so one scheduler thread is plenty here.
     acfg->set("scheduler.max-threads", 1);
     auto sys = std::make_unique<caf::actor_system>(*acfg);
-    widen_loop_pipes();
     auto dialer = spawn_dialer(*sys);
     auto lcfg = cfg;
     lcfg.sessions.dialer = dialer;
@@ -330,6 +329,7 @@ caf::expected<std::shared_ptr<listener_loops>> listener_loops::spawn(size_t n, l
     }
     loops->listeners_.push_back(listener->actor);
   }
+  widen_loop_pipes();  // one pass over the fds for every loop's pipe
   return loops;
 }
 
